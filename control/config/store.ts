@@ -1,0 +1,128 @@
+// The control plane's config: the last valid set loaded from files and directories, optionally kept current by
+// watching them. A load with errors is reported and never replaces the last valid set.
+import { watch, type FSWatcher } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
+import { buildConfigSet, type ConfigSet } from "./config-set.js";
+import { fileError, type ConfigError } from "./errors.js";
+import { CONFIG_EXTENSIONS } from "./load.js";
+import { loadAndValidate } from "./validate.js";
+
+export interface StoreLoadResult {
+  /** True when this load was valid and is now the current config. */
+  ok: boolean;
+  errors: ConfigError[];
+  /** The current config: this load's when ok, else the last valid one (undefined if there never was one). */
+  config: ConfigSet | undefined;
+}
+
+export interface ConfigStoreOptions {
+  /** Quiet period after the last file event before reloading. */
+  debounceMs?: number;
+}
+
+export class ConfigStore {
+  #config: ConfigSet | undefined;
+  #watchers: FSWatcher[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #reloading: Promise<void> | undefined;
+  #pending = false;
+  #closed = false;
+  readonly #debounceMs: number;
+
+  constructor(options: ConfigStoreOptions = {}) {
+    this.#debounceMs = options.debounceMs ?? 100;
+  }
+
+  /** The last valid config, or undefined before the first valid load. */
+  get config(): ConfigSet | undefined {
+    return this.#config;
+  }
+
+  async load(paths: readonly string[]): Promise<StoreLoadResult> {
+    const { documents, errors } = await loadAndValidate(paths);
+    if (errors.length === 0) this.#config = buildConfigSet(documents);
+    return { ok: errors.length === 0, errors, config: this.#config };
+  }
+
+  /**
+   * Loads `paths`, then reloads whenever a config file under them changes (debounced), calling `onChange` with
+   * each reload's result. Returns the initial load's result. `close()` stops watching.
+   */
+  async watch(paths: readonly string[], onChange: (result: StoreLoadResult) => void): Promise<StoreLoadResult> {
+    if (this.#closed) throw new Error("config store is closed");
+    const initial = await this.load(paths);
+    for (const target of await watchTargets(paths)) {
+      const watcher = watch(target.dir, { recursive: target.recursive }, (_event, filename) => {
+        const name = filename ? String(filename) : "";
+        if (target.file ? basename(name) === target.file : isConfigFile(name)) this.#schedule(paths, onChange);
+      });
+      // A watched directory that disappears ends its watcher; the reload reports the missing path.
+      watcher.on("error", () => this.#schedule(paths, onChange));
+      this.#watchers.push(watcher);
+    }
+    return initial;
+  }
+
+  #schedule(paths: readonly string[], onChange: (result: StoreLoadResult) => void): void {
+    if (this.#closed) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#reloading) {
+        this.#pending = true;
+        return;
+      }
+      this.#reloading = this.load(paths)
+        .then((result) => {
+          if (!this.#closed) onChange(result);
+        })
+        .catch((e: unknown) => {
+          const message = `reload failed: ${e instanceof Error ? e.message : String(e)}`;
+          if (!this.#closed) onChange({ ok: false, errors: [fileError(paths.join(", "), message)], config: this.#config });
+        })
+        .finally(() => {
+          this.#reloading = undefined;
+          if (this.#pending) {
+            this.#pending = false;
+            this.#schedule(paths, onChange);
+          }
+        });
+    }, this.#debounceMs);
+  }
+
+  /** Stops watching; releases every file handle and timer. Safe to call twice. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const w of this.#watchers) w.close();
+    this.#watchers = [];
+  }
+}
+
+function isConfigFile(name: string): boolean {
+  const dot = name.lastIndexOf(".");
+  return !basename(name).startsWith(".") && dot >= 0 && CONFIG_EXTENSIONS.has(name.slice(dot).toLowerCase());
+}
+
+interface WatchTarget {
+  dir: string;
+  recursive: boolean;
+  /** Set when watching a single file: events are filtered to it (editors replace files, so watch the directory). */
+  file?: string;
+}
+
+async function watchTargets(paths: readonly string[]): Promise<WatchTarget[]> {
+  const targets: WatchTarget[] = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    const st = await stat(abs).catch(() => undefined);
+    if (st?.isDirectory()) targets.push({ dir: abs, recursive: true });
+    else {
+      const dir = dirname(abs);
+      if (await stat(dir).catch(() => undefined)) targets.push({ dir, recursive: false, file: basename(abs) });
+    }
+  }
+  return targets;
+}
