@@ -1,4 +1,57 @@
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write("halyard gateway: not built yet\n");
+// `halyard gateway -c <bootstrap.yaml>`: run the data plane from a static Envoy v3 bootstrap. Node-only.
+import type { LogLevel } from "../wasm/host/index.js";
+import { BootstrapError } from "./bootstrap/errors.js";
+import { loadBootstrapFile } from "./bootstrap/load.js";
+import { GatewayStartError, startGateway } from "./gateway.js";
+
+const USAGE = "usage: halyard gateway -c <bootstrap.yaml|json> [--log-level trace|debug|info|warn|error|critical]";
+const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical"];
+
+export async function run(argv: string[]): Promise<number> {
+  let file: string | undefined;
+  let logLevel: LogLevel | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-c" || a === "--config-path") file = argv[++i];
+    else if (a === "-l" || a === "--log-level") {
+      const v = argv[++i] as LogLevel;
+      if (!LEVELS.includes(v)) return usageError(`unknown log level "${v ?? ""}"`);
+      logLevel = v;
+    } else if (a === "-h" || a === "--help") {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    } else return usageError(`unknown argument "${a}"`);
+  }
+  if (!file) return usageError("missing -c <bootstrap file>");
+
+  let gateway;
+  try {
+    const config = loadBootstrapFile(file);
+    gateway = await startGateway(config, { file, ...(logLevel ? { logLevel } : {}) });
+  } catch (e) {
+    if (e instanceof BootstrapError || e instanceof GatewayStartError) {
+      process.stderr.write(`halyard gateway: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  for (const l of gateway.listeners) process.stdout.write(`halyard gateway: listener "${l.name}" on http://${hostPort(l.address)}\n`);
+  if (gateway.admin) process.stdout.write(`halyard gateway: admin on http://${hostPort(gateway.admin.address)}\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  process.stdout.write(`halyard gateway: ${signal}, shutting down\n`);
+  await gateway.close();
+  return 0;
+}
+
+function hostPort(a: { address: string; port: number }): string {
+  return a.address.includes(":") ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+function usageError(msg: string): number {
+  process.stderr.write(`halyard gateway: ${msg}\n${USAGE}\n`);
   return 1;
 }

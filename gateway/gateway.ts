@@ -1,0 +1,97 @@
+// Runs a GatewayConfig on Node: compiles each wasm file once, loads one plugin per wasm http filter, starts one
+// server per listener (and the admin listener). Node-only.
+import { readFile } from "node:fs/promises";
+import { WasmPlugin, type HostOptions, type LogLevel, type PropertyValue } from "../wasm/host/index.js";
+import { formatPath } from "./bootstrap/errors.js";
+import type { GatewayConfig, NodeInfo, WasmFilterConfig } from "./bootstrap/types.js";
+import { startAdmin } from "./admin.js";
+import { ClusterManager } from "./clusters.js";
+import { HttpConnectionManager } from "./hcm.js";
+import { clusterHttpCall } from "./http-call.js";
+import { startListener, type RunningListener } from "./listener.js";
+import { Router } from "./router.js";
+import { RouteTable } from "./routes.js";
+import { NodeUpstreamTransport } from "./upstream-node.js";
+
+export interface GatewayOptions {
+  /** Names the bootstrap in startup errors. */
+  file?: string;
+  logLevel?: LogLevel;
+}
+
+export interface RunningGateway {
+  listeners: RunningListener[];
+  admin?: RunningListener;
+  close(): Promise<void>;
+}
+
+export class GatewayStartError extends Error {}
+
+export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<RunningGateway> {
+  const clusters = new ClusterManager(config.clusters);
+  const transport = new NodeUpstreamTransport();
+  const hostOptions: HostOptions = {
+    properties: nodeProperties(config.node),
+    httpCall: clusterHttpCall(clusters, transport),
+    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+  };
+  const modules = new Map<string, Promise<WebAssembly.Module>>();
+  const plugins: WasmPlugin[] = [];
+  const listeners: RunningListener[] = [];
+  let admin: RunningListener | undefined;
+  const close = async () => {
+    await Promise.all([...listeners, ...(admin ? [admin] : [])].map((l) => l.close()));
+    await Promise.all(plugins.map((p) => p.close()));
+    transport.close();
+  };
+  try {
+    for (const [i, l] of config.listeners.entries()) {
+      const chain: WasmPlugin[] = [];
+      for (const [j, f] of l.hcm.httpFilters.entries()) {
+        const where = `${opts.file ?? "bootstrap"}: ${formatPath(["static_resources", "listeners", i, "filter_chains", 0, "filters", 0, "typed_config", "http_filters", j])}`;
+        const plugin = await loadPlugin(f, modules, hostOptions, where);
+        plugins.push(plugin);
+        chain.push(plugin);
+      }
+      const router = new Router(new RouteTable(l.hcm.routeConfig), clusters, transport);
+      listeners.push(await startListener(l, new HttpConnectionManager(l.hcm, chain, router)));
+    }
+    if (config.admin) admin = await startAdmin(config.admin);
+  } catch (e) {
+    await close();
+    throw e instanceof GatewayStartError ? e : new GatewayStartError(e instanceof Error ? e.message : String(e));
+  }
+  return { listeners, ...(admin ? { admin } : {}), close };
+}
+
+async function loadPlugin(f: WasmFilterConfig, modules: Map<string, Promise<WebAssembly.Module>>, host: HostOptions, where: string): Promise<WasmPlugin> {
+  let mod = modules.get(f.codePath);
+  if (!mod) {
+    mod = readFile(f.codePath).then((bytes) => WebAssembly.compile(new Uint8Array(bytes)));
+    modules.set(f.codePath, mod);
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = await mod;
+  } catch (e) {
+    throw new GatewayStartError(`${where}: ${f.codePath}: not a valid wasm module (${e instanceof Error ? e.message : String(e)})`);
+  }
+  try {
+    return await WasmPlugin.load(
+      module,
+      { name: f.name, rootId: f.rootId, vmId: f.vmId, configuration: f.configuration, vmConfiguration: f.vmConfiguration, failOpen: f.failOpen },
+      host,
+    );
+  } catch (e) {
+    throw new GatewayStartError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+// node.* properties as Envoy exposes them to wasm (path parts joined with ".").
+function nodeProperties(node: NodeInfo): Record<string, PropertyValue> {
+  const props: Record<string, PropertyValue> = { "node.id": node.id, "node.cluster": node.cluster };
+  for (const [k, v] of Object.entries(node.metadata)) {
+    props[`node.metadata.${k}`] = typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : JSON.stringify(v);
+  }
+  return props;
+}

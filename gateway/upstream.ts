@@ -1,0 +1,34 @@
+// How the router talks to an upstream endpoint; the Node implementation is upstream-node.ts. Portable.
+import type { HeaderMap } from "../wasm/host/index.js";
+import type { SocketAddr } from "./bootstrap/types.js";
+
+export interface UpstreamRequest {
+  method: string;
+  /** :path as sent downstream (query included). */
+  path: string;
+  /** Regular headers only (host included), hop-by-hop already removed. */
+  headers: HeaderMap;
+  body: Uint8Array;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: HeaderMap;
+  body: Uint8Array;
+}
+
+/** connect_failure: no connection; reset: connection lost before a complete response; timeout: route timeout. */
+export type UpstreamFailureKind = "connect_failure" | "reset" | "timeout";
+
+export class UpstreamError extends Error {
+  constructor(readonly kind: UpstreamFailureKind, message: string) {
+    super(message);
+    this.name = "UpstreamError";
+  }
+}
+
+export interface UpstreamTransport {
+  /** timeoutMs 0 = no timeout. Rejects with UpstreamError. */
+  send(endpoint: SocketAddr, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse>;
+  close(): void;
+}
