@@ -1,0 +1,298 @@
+// One HTTP stream context: feeds the guest's proxy_on_request_* / proxy_on_response_* callbacks
+// and turns what the guest did (return action, send_local_response, continue_stream, close_stream)
+// into a FilterOutcome promise per phase. Kept allocation-light: it is created per request.
+import { DataAction, HeadersAction, StreamType } from "./abi.js";
+import type { GuestTrap } from "./errors.js";
+import type { StreamScope } from "./properties.js";
+import type { BodyOutcome, FilterOutcome, HeaderMap, HttpStream, ResponseInfo, StreamInfo } from "./types.js";
+import type { GuestVM, HostContext } from "./vm.js";
+
+/** What a stream needs from its plugin. */
+export interface StreamOwner {
+  readonly failOpen: boolean;
+  /** Opaque start mark for request.duration; see elapsedNs. */
+  clockMark(): number | bigint;
+  elapsedNs(mark: number | bigint): bigint;
+  /** Logs the trap, fails the VM's other streams, and arranges a fresh VM for later streams. */
+  handleTrap(vm: GuestVM, trap: GuestTrap): void;
+}
+
+export interface LocalResponse {
+  status: number;
+  details: string;
+  body: Uint8Array;
+  headers: HeaderMap;
+  grpcStatus?: number;
+}
+
+type Phase = StreamType.Request | StreamType.Response;
+
+interface Pending {
+  resolve(outcome: BodyOutcome): void;
+  body: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+const CONTINUE: FilterOutcome = Object.freeze({ kind: "continue" }) as FilterOutcome;
+const GRPC_UNAVAILABLE = 14;
+const REQUEST = StreamType.Request;
+const RESPONSE = StreamType.Response;
+
+const pausesHeaders = (code: number) =>
+  code === HeadersAction.StopIteration || code === HeadersAction.StopAllIterationAndBuffer || code === HeadersAction.StopAllIterationAndWatermark;
+const pausesData = (code: number) => code !== DataAction.Continue;
+const pausesTrailers = (code: number) => code !== 0;
+
+export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
+  readonly stream = this;
+  readonly contextId: number;
+  requestHeaders: HeaderMap | null = null;
+  requestTrailers: HeaderMap | null = null;
+  responseHeaders: HeaderMap | null = null;
+  responseTrailers: HeaderMap | null = null;
+  requestBodyBytes = 0;
+  responseBodyBytes = 0;
+  onClearRouteCache?: () => void;
+
+  private readonly startMs = Date.now();
+  private readonly clock: number | bigint;
+  private response: ResponseInfo | null = null;
+  private props: Map<string, Uint8Array> | null = null;
+  // Per phase (request, response): the body visible to the guest, its end-of-stream flag, data
+  // held back after StopIterationAndBuffer, and the promise waiting for continue_stream.
+  private requestBody: Uint8Array | null = null;
+  private responseBody: Uint8Array | null = null;
+  private requestEos = false;
+  private responseEos = false;
+  private requestHeld: Uint8Array | null = null;
+  private responseHeld: Uint8Array | null = null;
+  private requestPending: Pending | null = null;
+  private responsePending: Pending | null = null;
+  private localResponse: LocalResponse | null = null;
+  private isClosed = false;
+  private finished = false;
+
+  constructor(
+    private readonly owner: StreamOwner,
+    private readonly vm: GuestVM | null,
+    readonly info: StreamInfo,
+    contextId: number,
+  ) {
+    this.contextId = contextId;
+    this.clock = owner.clockMark();
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  // ---- StreamScope (properties) ----
+
+  get startTime(): Date {
+    return this.info.request?.time ?? new Date(this.startMs);
+  }
+
+  get durationNs(): bigint {
+    return this.owner.elapsedNs(this.clock);
+  }
+
+  get responseInfo(): ResponseInfo {
+    return (this.response ??= {});
+  }
+
+  get setProperties(): Map<string, Uint8Array> {
+    return (this.props ??= new Map());
+  }
+
+  // ---- HttpStream ----
+
+  onRequestHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
+    this.requestHeaders = headers;
+    return this.run(REQUEST, "proxy_on_request_headers", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
+  }
+
+  onRequestBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
+    this.requestBodyBytes += body.length;
+    const buffer = joinHeld(this.requestHeld, body);
+    this.requestHeld = null;
+    this.requestBody = buffer;
+    this.requestEos = endOfStream;
+    return this.run(REQUEST, "proxy_on_request_body", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
+  }
+
+  onRequestTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
+    this.requestTrailers = trailers;
+    return this.run(REQUEST, "proxy_on_request_trailers", trailers.length, 0, pausesTrailers, false, true);
+  }
+
+  onResponseHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
+    this.responseHeaders = headers;
+    return this.run(RESPONSE, "proxy_on_response_headers", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
+  }
+
+  onResponseBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
+    this.responseBodyBytes += body.length;
+    const buffer = joinHeld(this.responseHeld, body);
+    this.responseHeld = null;
+    this.responseBody = buffer;
+    this.responseEos = endOfStream;
+    return this.run(RESPONSE, "proxy_on_response_body", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
+  }
+
+  onResponseTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
+    this.responseTrailers = trailers;
+    return this.run(RESPONSE, "proxy_on_response_trailers", trailers.length, 0, pausesTrailers, false, true);
+  }
+
+  setResponseInfo(info: ResponseInfo): void {
+    Object.assign(this.responseInfo, info);
+  }
+
+  done(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.requestPending || this.responsePending) this.settlePending(() => this.closedOutcome());
+    const vm = this.vm;
+    if (!vm || !vm.alive || !vm.contexts.has(this.contextId)) {
+      vm?.contexts.delete(this.contextId);
+      return;
+    }
+    try {
+      const completed = vm.call("proxy_on_done", this, 1, this.contextId);
+      if (completed) this.finalize(vm);
+      else vm.awaitingDone.set(this.contextId, () => this.finalize(vm));
+    } catch (e) {
+      vm.contexts.delete(this.contextId);
+      this.owner.handleTrap(vm, e as GuestTrap);
+    }
+  }
+
+  // ---- hostcall side (used by imports.ts) ----
+
+  body(type: number): Uint8Array | null {
+    return type === REQUEST ? this.requestBody : type === RESPONSE ? this.responseBody : null;
+  }
+
+  bodyEndOfStream(type: number): boolean {
+    return type === REQUEST ? this.requestEos : type === RESPONSE && this.responseEos;
+  }
+
+  /** proxy_set_buffer_bytes: replaces `size` bytes at `start` (prepend, append, inject or replace). */
+  spliceBody(type: Phase, start: number, size: number, data: Uint8Array): void {
+    const old = this.body(type) ?? EMPTY;
+    const from = Math.min(start, old.length);
+    const to = Math.min(old.length, from + size);
+    const out = new Uint8Array(from + data.length + (old.length - to));
+    out.set(old.subarray(0, from), 0);
+    out.set(data, from);
+    out.set(old.subarray(to), from + data.length);
+    if (type === REQUEST) this.requestBody = out;
+    else this.responseBody = out;
+  }
+
+  continueStream(type: Phase): void {
+    const p = type === REQUEST ? this.requestPending : this.responsePending;
+    if (!p) return;
+    if (type === REQUEST) this.requestPending = null;
+    else this.responsePending = null;
+    p.resolve(this.continueOutcome(type, p.body));
+  }
+
+  closeStream(): void {
+    this.isClosed = true;
+    this.settlePending(() => this.closedOutcome());
+  }
+
+  sendLocalResponse(response: LocalResponse): void {
+    this.localResponse = response;
+    this.settlePending(() => localOutcome(response));
+  }
+
+  clearRouteCache(): void {
+    this.onClearRouteCache?.();
+  }
+
+  /** The VM trapped elsewhere (tick, http call response...): answer whatever is waiting. */
+  failPending(): void {
+    this.settlePending((phase, body) => this.failureOutcome(phase, body));
+  }
+
+  // ---- internals ----
+
+  private run(phase: Phase, callback: string, a: number, b: number, pauses: (code: number) => boolean, body: boolean, eos: boolean): Promise<BodyOutcome> {
+    if (this.finished) return Promise.reject(new Error(`${callback}: stream ${this.contextId} is already done`));
+    if (this.isClosed) return Promise.resolve(this.closedOutcome());
+    const vm = this.vm;
+    if (!vm || !vm.alive) return Promise.resolve(this.failureOutcome(phase, body));
+    this.localResponse = null;
+    let code: number;
+    try {
+      code = vm.call(callback, this, 0, this.contextId, a, b);
+    } catch (e) {
+      this.owner.handleTrap(vm, e as GuestTrap);
+      return Promise.resolve(this.failureOutcome(phase, body));
+    }
+    if (this.localResponse) return Promise.resolve(localOutcome(this.localResponse));
+    if (this.isClosed) return Promise.resolve(this.closedOutcome());
+    if (!pauses(code)) return Promise.resolve(this.continueOutcome(phase, body));
+    if (body && !eos) {
+      // Buffered by the host: handed back (with the next chunk appended) on the next call.
+      if (phase === REQUEST) this.requestHeld = this.requestBody;
+      else this.responseHeld = this.responseBody;
+      return Promise.resolve({ kind: "continue", body: EMPTY });
+    }
+    return new Promise((resolve) => {
+      const pending = { resolve, body };
+      if (phase === REQUEST) this.requestPending = pending;
+      else this.responsePending = pending;
+    });
+  }
+
+  private finalize(vm: GuestVM): void {
+    try {
+      if (vm.alive) {
+        vm.call("proxy_on_log", this, 0, this.contextId);
+        vm.call("proxy_on_delete", this, 0, this.contextId);
+      }
+    } catch (e) {
+      this.owner.handleTrap(vm, e as GuestTrap);
+    } finally {
+      vm.contexts.delete(this.contextId);
+    }
+  }
+
+  private settlePending(outcome: (phase: Phase, body: boolean) => BodyOutcome): void {
+    const req = this.requestPending;
+    const resp = this.responsePending;
+    this.requestPending = this.responsePending = null;
+    if (req) req.resolve(outcome(REQUEST, req.body));
+    if (resp) resp.resolve(outcome(RESPONSE, resp.body));
+  }
+
+  private continueOutcome(phase: Phase, body: boolean): BodyOutcome {
+    return body ? { kind: "continue", body: this.body(phase) ?? EMPTY } : CONTINUE;
+  }
+
+  private failureOutcome(phase: Phase, body: boolean): BodyOutcome {
+    if (this.owner.failOpen) return this.continueOutcome(phase, body);
+    return { kind: "local_response", status: 503, headers: [], body: EMPTY, details: "wasm_fail_stream", grpcStatus: GRPC_UNAVAILABLE };
+  }
+
+  private closedOutcome(): BodyOutcome {
+    return { kind: "local_response", status: 503, headers: [], body: EMPTY, details: "wasm_close_stream", grpcStatus: GRPC_UNAVAILABLE };
+  }
+}
+
+function localOutcome(r: LocalResponse): FilterOutcome {
+  const out: FilterOutcome = { kind: "local_response", status: r.status, headers: r.headers, body: r.body, details: r.details };
+  if (r.grpcStatus !== undefined) out.grpcStatus = r.grpcStatus;
+  return out;
+}
+
+function joinHeld(held: Uint8Array | null, chunk: Uint8Array): Uint8Array {
+  if (!held || held.length === 0) return chunk;
+  const out = new Uint8Array(held.length + chunk.length);
+  out.set(held, 0);
+  out.set(chunk, held.length);
+  return out;
+}

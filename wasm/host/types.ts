@@ -1,0 +1,103 @@
+// Public types of the proxy-wasm host (the contract the gateway codes against).
+import type { MetricsRegistry } from "./metrics.js";
+import type { SharedState } from "./shared.js";
+
+/** Lower-case keys, pseudo-headers (:method, :path, :authority, :scheme, :status) included; filters mutate it in place. */
+export type HeaderMap = Array<[string, string]>;
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "critical";
+
+/** A plugin/stream property value; encoded as Envoy does (strings raw, integers int64 LE, bools one byte). */
+export type PropertyValue = Uint8Array | string | bigint | number | boolean;
+
+export interface HttpCallResponse {
+  headers: HeaderMap;
+  body: Uint8Array;
+  trailers: HeaderMap;
+}
+
+export interface HostOptions {
+  /** Default: warn and above to console.error. */
+  log?(level: LogLevel, message: string, plugin: string): void;
+  /** Returned by proxy_get_log_level; messages below it are dropped. Default "info". */
+  logLevel?: LogLevel;
+  /** Dispatches proxy_http_call to a named cluster. Rejecting delivers on_http_call_response with 0 headers. */
+  httpCall?(cluster: string, headers: HeaderMap, body: Uint8Array | null, trailers: HeaderMap, timeoutMs: number): Promise<HttpCallResponse>;
+  /** Wall clock in ns; default Date.now()*1e6. */
+  now?(): bigint;
+  /** Monotonic clock in ns; default performance.now(). */
+  monotonicNow?(): bigint;
+  /** clear_route_cache is built in (calls stream.onClearRouteCache). */
+  foreignFunctions?: Record<string, (args: Uint8Array, stream: StreamHandle | null) => Uint8Array | null>;
+  /** Shared across plugins; default a new one per plugin. */
+  metrics?: MetricsRegistry;
+  /** Shared data (with CAS) and shared queues keyed by vm_id; default a process-wide one. */
+  shared?: SharedState;
+  /** Plugin-wide extra properties, e.g. "node.id", "node.metadata.X"; path parts joined with ".". */
+  properties?: Record<string, PropertyValue>;
+}
+
+export interface PluginConfig {
+  name: string;
+  rootId: string;
+  vmId?: string;
+  /** Plugin configuration bytes (JSON for our filters). */
+  configuration?: string | Uint8Array;
+  vmConfiguration?: string | Uint8Array;
+  /** Envoy's fail_open: a trapped filter lets the stream continue instead of answering 503. */
+  failOpen?: boolean;
+}
+
+export interface StreamInfo {
+  request?: { id?: string; protocol?: string; time?: Date; scheme?: string; method?: string; path?: string; host?: string; headers?: HeaderMap };
+  /** Peer of the downstream connection. */
+  source?: { address: string; port: number; principal?: string };
+  destination?: { address: string; port: number };
+  connection?: {
+    id?: number;
+    mtls?: boolean;
+    requestedServerName?: string;
+    tlsVersion?: string;
+    uriSanPeerCertificate?: string;
+    uriSanLocalCertificate?: string;
+    subjectPeerCertificate?: string;
+    dnsSanPeerCertificate?: string;
+  };
+  upstream?: { address?: string; port?: number };
+  routeName?: string;
+  clusterName?: string;
+  /** Per-stream extras/overrides, keyed by dotted path. */
+  properties?: Record<string, PropertyValue>;
+}
+
+export type FilterOutcome =
+  | { kind: "continue" }
+  | { kind: "local_response"; status: number; headers: HeaderMap; body: Uint8Array; details: string; grpcStatus?: number };
+
+export type BodyOutcome = FilterOutcome & { body?: Uint8Array };
+
+export interface ResponseInfo {
+  code?: number;
+  codeDetails?: string;
+  flags?: string[];
+  upstreamAddress?: string;
+  bytesSent?: number;
+}
+
+export interface HttpStream {
+  onRequestHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome>;
+  onRequestBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome>;
+  onRequestTrailers(trailers: HeaderMap): Promise<FilterOutcome>;
+  onResponseHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome>;
+  onResponseBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome>;
+  onResponseTrailers(trailers: HeaderMap): Promise<FilterOutcome>;
+  setResponseInfo(info: ResponseInfo): void;
+  onClearRouteCache?: () => void;
+  /** proxy_on_done, proxy_on_log, proxy_on_delete; idempotent. */
+  done(): void;
+  /** close_stream was called by the guest. */
+  readonly closed: boolean;
+}
+
+/** What a foreign function sees of the calling stream (null when called from the root context). */
+export type StreamHandle = HttpStream;

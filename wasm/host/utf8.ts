@@ -1,0 +1,52 @@
+// UTF-8 helpers tuned for short, mostly-ASCII strings (header names and values).
+// ASCII takes a plain loop; anything else goes through TextEncoder.encodeInto / TextDecoder.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Number of bytes `s` takes in UTF-8 (lone surrogates count as U+FFFD, 3 bytes, like TextEncoder). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Writes `s` at dst[pos..]; the caller sized dst with utf8Length. Returns the position after it. */
+export function writeUtf8(s: string, dst: Uint8Array, pos: number): number {
+  const len = s.length;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return pos - i + encoder.encodeInto(s, dst.subarray(pos - i)).written;
+    dst[pos++] = c;
+  }
+  return pos;
+}
+
+export function encodeUtf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** Decodes dst[start..end) as UTF-8 (invalid sequences become U+FFFD). */
+export function readUtf8(src: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const c = src[i];
+      if (c >= 0x80) return decoder.decode(src.subarray(start, end));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decoder.decode(src.subarray(start, end));
+}
