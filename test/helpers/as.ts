@@ -30,12 +30,14 @@ export async function compileAS(entry: string, extraArgs: string[] = []): Promis
   const out = join(buildDir, `${entry.replace(/[\/.]/g, "_")}-${key}.wasm`);
   if (existsSync(out)) return readFileSync(out);
   mkdirSync(buildDir, { recursive: true });
+  // An explicit config keeps asc from applying the product's asconfig.json (its release target sets
+  // exportStart, which would leave test modules uninitialised).
   const args = [
-    join(root, entry), "--outFile", out, "--optimizeLevel", "2", "--runtime", "incremental",
-    "--exportRuntime", "--bindings", "raw", "--noAssert", "false", ...extraArgs,
+    join(root, entry), "--config", join(root, "test/fixtures/as/asconfig.json"), "--outFile", out,
+    "--optimizeLevel", "2", "--runtime", "incremental", "--exportRuntime", "--bindings", "raw", ...extraArgs,
   ];
   let stderrText = "";
-  const { error } = await asc.main(args.filter((a) => a !== "false"), {
+  const { error } = await asc.main(args, {
     stdout: asc.createMemoryStream(),
     stderr: { write: (s: string | Uint8Array) => { stderrText += typeof s === "string" ? s : new TextDecoder().decode(s); return true; } } as any,
   });
@@ -48,7 +50,7 @@ export interface ASInstance {
   memory: WebAssembly.Memory;
   /** Read an AssemblyScript string (UTF-16, length in the object header) at ptr. */
   getString(ptr: number): string;
-  /** Allocate an AssemblyScript string; pin it if it must survive a collection. */
+  /** Allocate an AssemblyScript string. It is unpinned: pass it straight into one call, or `exports.__pin` it. */
   newString(s: string): number;
   /** Copy bytes into a new ArrayBuffer object and return its pointer. */
   newArrayBuffer(bytes: Uint8Array): number;
