@@ -35,8 +35,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  for (const l of gateway.listeners) process.stdout.write(`halyard gateway: listener "${l.name}" on http://${hostPort(l.address)}\n`);
+  // Admin first: scripts (and our tests) treat the last listener line as "ready".
   if (gateway.admin) process.stdout.write(`halyard gateway: admin on http://${hostPort(gateway.admin.address)}\n`);
+  for (const l of gateway.listeners) process.stdout.write(`halyard gateway: listener "${l.name}" on http://${hostPort(l.address)}\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

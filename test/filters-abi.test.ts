@@ -253,7 +253,7 @@ describe("wasm/build/halyard.wasm", () => {
     });
     const ex = instance.exports as any;
     memory = ex.memory;
-    ex._initialize();
+    ex._initialize?.(); // present only when built with exportStart
     expect(() => ex.failCheck()).toThrow(WebAssembly.RuntimeError);
     expect(logs.pop()).toEqual([5, expect.stringMatching(/^halyard\.wasm abort: config invariant broken at test\/fixtures\/as\/abi-runtime\.ts:\d+:\d+$/)]);
     expect(() => ex.outOfRange(7)).toThrow(WebAssembly.RuntimeError);
