@@ -1,0 +1,194 @@
+// Decodes the route engine's JSON configuration (CONFIG.md) into a RouteTable.
+import { JsonValue, parseJson, parseJsonString } from "../json/index";
+import { ActionKind, MirrorPolicy, Route, RouteTable, VirtualHost, WildcardDomain } from "./config";
+import {
+  HeaderOpsPair, decodeCors, decodeDestinations, decodeDirectResponse, decodeFault, decodeHeaderOps,
+  decodeMirrors, decodeRedirect, decodeRetries, decodeRewrite,
+} from "./decode_actions";
+import { decodeMatchList } from "./decode_match";
+import { Decoder, index, join } from "./decoder";
+import { DEFAULT_RETRY_POLICY } from "./retry";
+import { RouteIndex } from "./route_index";
+import { asciiLower } from "./text";
+
+const TOP_FIELDS: string[] = ["virtual_hosts", "ignore_port_in_host_matching"];
+const VHOST_FIELDS: string[] = ["name", "domains", "routes"];
+const ROUTE_FIELDS: string[] = [
+  "name", "match", "route", "redirect", "direct_response", "rewrite", "timeout_ms", "retries",
+  "fault", "mirrors", "cors", "headers",
+];
+const MAX_DURATION_MS: i64 = 315576000000000;
+
+export class RouteConfigResult {
+  constructor(public table: RouteTable | null, public error: string) {}
+  get ok(): bool {
+    return this.table !== null;
+  }
+}
+
+/** Decodes UTF-8 JSON bytes. Errors read "route config: <field path>: <reason>". */
+export function decodeRouteConfig(json: ArrayBuffer): RouteConfigResult {
+  const parsed = parseJson(json);
+  if (!parsed.ok) return new RouteConfigResult(null, "route config: invalid JSON: " + parsed.describe());
+  return decodeRouteConfigValue(parsed.value!);
+}
+
+export function decodeRouteConfigString(json: string): RouteConfigResult {
+  const parsed = parseJsonString(json);
+  if (!parsed.ok) return new RouteConfigResult(null, "route config: invalid JSON: " + parsed.describe());
+  return decodeRouteConfigValue(parsed.value!);
+}
+
+/** Decodes an already-parsed tree (e.g. one member of a larger filter configuration). */
+export function decodeRouteConfigValue(root: JsonValue): RouteConfigResult {
+  const d = new Decoder();
+  const table = decodeTable(d, root);
+  if (d.failed || !table) return new RouteConfigResult(null, "route config: " + d.error);
+  return new RouteConfigResult(table, "");
+}
+
+function decodeTable(d: Decoder, root: JsonValue): RouteTable | null {
+  if (!d.isObject(root, "(top level)") || !d.onlyKnown(root, "", TOP_FIELDS)) return null;
+  const table = new RouteTable();
+  table.ignorePortInHostMatching = d.bool(root, "ignore_port_in_host_matching", "");
+  const hosts = d.array(root, "virtual_hosts", "");
+  if (!hosts) {
+    if (!d.failed) d.fail("virtual_hosts", "required field is missing");
+    return null;
+  }
+  for (let i = 0; i < hosts.length; i++) {
+    const vh = decodeVirtualHost(d, unchecked(hosts[i]), index("virtual_hosts", i));
+    if (!vh) return null;
+    table.virtualHosts.push(vh);
+    if (!indexDomains(d, table, vh, index("virtual_hosts", i))) return null;
+  }
+  // Longest affix first: the most specific wildcard wins.
+  table.suffixDomains.sort((a: WildcardDomain, b: WildcardDomain): i32 => b.affix.length - a.affix.length);
+  table.prefixDomains.sort((a: WildcardDomain, b: WildcardDomain): i32 => b.affix.length - a.affix.length);
+  return table;
+}
+
+function decodeVirtualHost(d: Decoder, v: JsonValue, path: string): VirtualHost | null {
+  if (!d.isObject(v, path) || !d.onlyKnown(v, path, VHOST_FIELDS)) return null;
+  const vh = new VirtualHost();
+  vh.name = d.string(v, "name", path);
+  vh.domains = d.stringArray(v, "domains", path);
+  if (d.failed) return null;
+  if (vh.domains.length == 0) {
+    d.fail(join(path, "domains"), "needs at least one domain");
+    return null;
+  }
+  const routes = d.array(v, "routes", path);
+  if (routes) {
+    for (let i = 0; i < routes.length; i++) {
+      const r = decodeRoute(d, unchecked(routes[i]), index(join(path, "routes"), i));
+      if (!r) return null;
+      vh.routes.push(r);
+    }
+  }
+  vh.index = new RouteIndex(vh.routes);
+  return d.failed ? null : vh;
+}
+
+function indexDomains(d: Decoder, table: RouteTable, vh: VirtualHost, path: string): bool {
+  for (let i = 0; i < vh.domains.length; i++) {
+    const dp = index(join(path, "domains"), i);
+    const domain = asciiLower(unchecked(vh.domains[i]));
+    unchecked((vh.domains[i] = domain));
+    const star = domain.indexOf("*");
+    if (domain.length == 0) return d.fail(dp, "domain must not be empty");
+    if (star >= 0 && domain.lastIndexOf("*") != star) return d.fail(dp, "at most one '*' is allowed in \"" + domain + "\"");
+    if (domain == "*") {
+      if (table.catchAll) return d.fail(dp, "duplicate domain \"*\"");
+      table.catchAll = vh;
+    } else if (star == 0) {
+      const suffix = domain.substring(1);
+      if (hasAffix(table.suffixDomains, suffix)) return d.fail(dp, "duplicate domain \"" + domain + "\"");
+      table.suffixDomains.push(new WildcardDomain(suffix, vh));
+    } else if (star == domain.length - 1) {
+      const prefix = domain.substring(0, star);
+      if (hasAffix(table.prefixDomains, prefix)) return d.fail(dp, "duplicate domain \"" + domain + "\"");
+      table.prefixDomains.push(new WildcardDomain(prefix, vh));
+    } else if (star > 0) {
+      return d.fail(dp, "'*' must be the first or last character of \"" + domain + "\"");
+    } else {
+      if (table.exactDomains.has(domain)) return d.fail(dp, "duplicate domain \"" + domain + "\"");
+      table.exactDomains.set(domain, vh);
+    }
+  }
+  return true;
+}
+
+function hasAffix(list: WildcardDomain[], affix: string): bool {
+  for (let i = 0; i < list.length; i++) if (unchecked(list[i]).affix == affix) return true;
+  return false;
+}
+
+function decodeRoute(d: Decoder, v: JsonValue, indexPath: string): Route | null {
+  if (!d.isObject(v, indexPath)) return null;
+  const r = new Route();
+  r.name = d.string(v, "name", indexPath);
+  const path = r.name.length ? indexPath + "(" + r.name + ")" : indexPath;
+  if (!d.onlyKnown(v, path, ROUTE_FIELDS)) return null;
+  r.matches = decodeMatchList(d, v, path, r.name);
+  if (d.failed) return null;
+
+  const hasRoute = d.member(v, "route") !== null;
+  const hasRedirect = d.member(v, "redirect") !== null;
+  const hasDirect = d.member(v, "direct_response") !== null;
+  const actions = (hasRoute ? 1 : 0) + (hasRedirect ? 1 : 0) + (hasDirect ? 1 : 0);
+  if (actions != 1) {
+    d.fail(path, "give exactly one of route, redirect, direct_response");
+    return null;
+  }
+  const ops: HeaderOpsPair = decodeHeaderOps(d, v, path);
+  r.requestHeaders = ops.request;
+  r.responseHeaders = ops.response;
+  const faultValue = d.member(v, "fault");
+  if (faultValue) r.fault = decodeFault(d, faultValue, join(path, "fault"));
+  if (d.failed) return null;
+
+  if (hasRedirect) {
+    r.action = ActionKind.Redirect;
+    r.redirect = decodeRedirect(d, d.member(v, "redirect")!, join(path, "redirect"));
+    return rejectRouteOnly(d, v, path, "redirect") ? r : null;
+  }
+  if (hasDirect) {
+    r.action = ActionKind.DirectResponse;
+    r.directResponse = decodeDirectResponse(d, d.member(v, "direct_response")!, join(path, "direct_response"));
+    return rejectRouteOnly(d, v, path, "direct_response") ? r : null;
+  }
+
+  r.action = ActionKind.Route;
+  const dests = d.array(v, "route", path);
+  if (!dests) return null;
+  r.destinations = decodeDestinations(d, dests, join(path, "route"), ops);
+  if (d.failed) return null;
+  r.totalWeight = r.destinations[r.destinations.length - 1].cumulative;
+
+  const rewrite = d.member(v, "rewrite");
+  if (rewrite) r.rewrite = decodeRewrite(d, rewrite, join(path, "rewrite"));
+  r.timeoutMs = d.integer(v, "timeout_ms", path, 0, 0, MAX_DURATION_MS);
+  const retries = d.member(v, "retries");
+  r.retries = retries ? decodeRetries(d, retries, join(path, "retries")) : DEFAULT_RETRY_POLICY;
+  const mirrors = d.array(v, "mirrors", path);
+  if (mirrors) decodeMirrors(d, mirrors, join(path, "mirrors"), r.mirrors);
+  for (let i = 0; i < r.mirrors.length; i++) {
+    const m: MirrorPolicy = unchecked(r.mirrors[i]);
+    r.mirrorClusters.push(m.cluster);
+    if (m.perMillion < 1000000) r.mirrorsAllFull = false;
+  }
+  const cors = d.member(v, "cors");
+  if (cors) r.cors = decodeCors(d, cors, join(path, "cors"));
+  return d.failed ? null : r;
+}
+
+/** Fields that only make sense when the request goes upstream. */
+function rejectRouteOnly(d: Decoder, v: JsonValue, path: string, action: string): bool {
+  if (d.failed) return false;
+  const only = ["rewrite", "timeout_ms", "retries", "mirrors", "cors"];
+  for (let i = 0; i < only.length; i++) {
+    if (d.member(v, only[i])) return d.fail(join(path, only[i]), "not allowed together with " + action);
+  }
+  return true;
+}
