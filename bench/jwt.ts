@@ -23,7 +23,7 @@ interface Wasm {
 
 async function loadWasm(): Promise<Wasm> {
   const bytes = await compileAS("test/fixtures/as/jwt.ts", ["--optimizeLevel", "3", "--noAssert"]);
-  const { instance } = await WebAssembly.instantiate(bytes, {
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes as BufferSource), {
     env: { abort: () => { throw new Error("wasm abort"); }, trace: () => {}, seed: () => Date.now() },
   });
   const ex: any = instance.exports;
