@@ -8,6 +8,10 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  demo: {
+    summary: "run the demo that `npm start` starts (gateway + sample upstream on 127.0.0.1)",
+    load: () => import("./demo.js"),
+  },
   gateway: {
     summary: "run the data plane from an Envoy v3 bootstrap (-c)",
     load: () => import("../../gateway/cli.js"),

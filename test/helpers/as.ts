@@ -71,8 +71,9 @@ export async function loadAS(entry: string, imports: Record<string, any> = {}): 
     seed: () => Date.now(),
     ...(imports.env ?? {}),
   };
-  const { instance } = await WebAssembly.instantiate(bytes, { ...imports, env });
+  const { instance } = (await WebAssembly.instantiate(bytes, { ...imports, env })) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
   const ex: any = instance.exports;
+  ex._initialize?.(); // only when a module was built with exportStart
   const memory = ex.memory as WebAssembly.Memory;
   inst = {
     exports: ex,
