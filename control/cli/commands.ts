@@ -8,6 +8,10 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  analyze: {
+    summary: "analyze Istio config files as istioctl analyze does: exit 1 on any error",
+    load: () => import("../analyze/command.js"),
+  },
   demo: {
     summary: "run the demo that `npm start` starts (gateway + sample upstream on 127.0.0.1)",
     load: () => import("./demo.js"),
