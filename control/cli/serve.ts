@@ -1,0 +1,89 @@
+// `halyard serve -f <file|dir>... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]`: the control plane.
+// The command needs a SnapshotBuilder (the Istio → xDS translator); the command table builds it with
+// `createServeCommand(builder)` once the translator exists.
+import { formatError } from "../config/errors.js";
+import { serve, ServeConfigError, type SnapshotBuilder } from "../serve.js";
+import type { CommandModule } from "./commands.js";
+
+const USAGE = "usage: halyard serve -f <file|dir> [-f <file|dir>]... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]";
+
+export interface ServeArgs {
+  paths: string[];
+  xdsPort: number;
+  httpPort: number;
+  host: string;
+}
+
+export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: string } {
+  const args: ServeArgs = { paths: [], xdsPort: 15010, httpPort: 15014, host: "0.0.0.0" };
+  let takingPaths = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const [flag, inline] = arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const port = () => {
+      const v = value();
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n > 65535) throw new Error(`${flag}: "${v}" is not a port number (0-65535)`);
+      return n;
+    };
+    try {
+      if (flag === "-f" || flag === "--filename") {
+        if (inline !== undefined) args.paths.push(inline);
+        else takingPaths = true;
+      } else if (flag === "--xds-port") (args.xdsPort = port()), (takingPaths = false);
+      else if (flag === "--http-port") (args.httpPort = port()), (takingPaths = false);
+      else if (flag === "--host") (args.host = value()), (takingPaths = false);
+      else if (flag === "-h" || flag === "--help") return { error: USAGE };
+      else if (arg.startsWith("-")) return { error: `unknown option ${arg}; ${USAGE}` };
+      else if (takingPaths) args.paths.push(arg);
+      else return { error: `unexpected argument ${JSON.stringify(arg)}; ${USAGE}` };
+    } catch (e) {
+      return { error: `${(e as Error).message}; ${USAGE}` };
+    }
+  }
+  if (args.paths.length === 0) return { error: `no config given (-f); ${USAGE}` };
+  return args;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The `serve` command serving what `builder` makes of the config. Runs until SIGINT or SIGTERM. */
+export function createServeCommand(builder: SnapshotBuilder): CommandModule {
+  return {
+    async run(argv) {
+      const args = parseServeArgs(argv);
+      if ("error" in args) {
+        process.stderr.write(`halyard serve: ${args.error}\n`);
+        return 1;
+      }
+      let plane;
+      try {
+        plane = await serve({ paths: args.paths, builder, host: args.host, xdsPort: args.xdsPort, httpPort: args.httpPort });
+      } catch (e) {
+        if (e instanceof ServeConfigError) {
+          process.stderr.write(e.errors.map((x) => formatError(x) + "\n").join(""));
+          return 1;
+        }
+        process.stderr.write(`halyard serve: ${e instanceof Error ? e.message : String(e)}\n`);
+        return 1;
+      }
+      process.stdout.write(`xds grpc on ${hostPort(plane.xds.host, plane.xds.port)}\n`);
+      process.stdout.write(`http on http://${hostPort(plane.http.host, plane.http.port)} (REST xDS /v3/discovery:*, /debug/configz, /debug/syncz, /healthz/ready)\n`);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGINT", () => resolve("SIGINT"));
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+      });
+      process.stdout.write(`${signal}: shutting down\n`);
+      await plane.close();
+      return 0;
+    },
+  };
+}

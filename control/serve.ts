@@ -1,0 +1,135 @@
+// `halyard serve` wiring: the config store (loaded and watched), a SnapshotBuilder turning config into each
+// node's resources, the snapshot cache, the xDS gRPC server and the HTTP port (REST-JSON xDS, debug, health).
+// What to serve is the builder's business (the translator plugs in here); this module only keeps it current.
+import type { ConfigSet } from "./config/config-set.js";
+import { formatError, type ConfigError } from "./config/errors.js";
+import { ConfigStore } from "./config/store.js";
+import { XdsGrpcServer, type BoundAddress } from "./xds/ads.js";
+import { SnapshotCache } from "./xds/cache.js";
+import { debounce } from "./xds/debounce.js";
+import { createXdsHttpApp } from "./xds/http-app.js";
+import { startHttpServer, type RunningHttpServer } from "./xds/http-server.js";
+import type { XdsNode } from "./xds/node.js";
+import { buildSnapshot, type Snapshot, type SnapshotResources } from "./xds/snapshot.js";
+import { SyncStatus } from "./xds/sync-status.js";
+
+export interface SnapshotBuilder {
+  /** The resources `node` is served under `config`. A throw is logged; the node keeps its previous snapshot. */
+  build(config: ConfigSet, node: XdsNode): SnapshotResources | Promise<SnapshotResources>;
+}
+
+export interface ServeOptions {
+  /** Config files and directories (read recursively), as for `halyard validate -f`. */
+  paths: readonly string[];
+  builder: SnapshotBuilder;
+  /** Bind address for both ports. Default 0.0.0.0. */
+  host?: string;
+  /** Default 15010 (0: ephemeral). */
+  xdsPort?: number;
+  /** Default 15014 (0: ephemeral). */
+  httpPort?: number;
+  /** Quiet period before a config change is pushed (snapshots rebuilt). Default 100 ms. */
+  pushDebounceMs?: number;
+  /** A node without streams for this long is forgotten at the next rebuild. Default 10 minutes. */
+  idleNodeTtlMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface ControlPlane {
+  xds: BoundAddress;
+  http: { host: string; port: number };
+  cache: SnapshotCache;
+  status: SyncStatus;
+  /** Rebuilds every known node's snapshot now (as a config change does, without the debounce). */
+  rebuild(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The initial config did not load; `errors` are the one-line config errors. */
+export class ServeConfigError extends Error {
+  override name = "ServeConfigError";
+  constructor(readonly errors: readonly ConfigError[]) {
+    super(`config has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
+  }
+}
+
+export async function serve(options: ServeOptions): Promise<ControlPlane> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const host = options.host ?? "0.0.0.0";
+  const idleTtl = options.idleNodeTtlMs ?? 10 * 60_000;
+  const store = new ConfigStore();
+  let ready = false;
+
+  const snapshotFor = async (node: XdsNode): Promise<Snapshot | undefined> => {
+    const config = store.config;
+    if (!config) return undefined;
+    try {
+      return buildSnapshot(await options.builder.build(config, node));
+    } catch (e) {
+      log(`xds: node "${node.id}": building its configuration failed, keeping the previous one: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  };
+
+  const cache = new SnapshotCache({ provider: snapshotFor, log });
+  const status = new SyncStatus();
+
+  const rebuildAll = async () => {
+    const now = Date.now();
+    for (const { node, streams, lastSeen } of cache.knownNodes()) {
+      if (streams === 0 && now - lastSeen > idleTtl) {
+        cache.forgetNode(node.id);
+        continue;
+      }
+      const snapshot = await snapshotFor(node);
+      if (snapshot) cache.setSnapshot(node.id, snapshot);
+    }
+  };
+  const pusher = debounce(rebuildAll, { quietMs: options.pushDebounceMs ?? 100, onError: (e) => log(`xds: rebuild failed: ${String(e)}`) });
+
+  const initial = await store.watch(options.paths, (result) => {
+    if (result.ok) pusher.trigger();
+    else {
+      log(`config: ${result.errors.length} error(s); still serving the last valid config`);
+      for (const e of result.errors) log(formatError(e));
+    }
+  });
+  if (!initial.ok) {
+    store.close();
+    throw new ServeConfigError(initial.errors);
+  }
+
+  const grpcServer = new XdsGrpcServer({ cache, status, log });
+  let http: RunningHttpServer | undefined;
+  try {
+    const xds = await grpcServer.listen(host, options.xdsPort ?? 15010);
+    const app = createXdsHttpApp(cache, { status, config: () => store.config, ready: () => ready });
+    http = await startHttpServer(app, host, options.httpPort ?? 15014);
+    ready = true;
+    let closing: Promise<void> | undefined;
+    return {
+      xds,
+      http: { host: http.host, port: http.port },
+      cache,
+      status,
+      rebuild: async () => {
+        pusher.cancel();
+        await pusher.flush();
+        await rebuildAll();
+      },
+      close: () =>
+        (closing ??= (async () => {
+          ready = false;
+          pusher.cancel();
+          store.close();
+          await pusher.flush();
+          await Promise.all([grpcServer.close(), http!.close()]);
+        })()),
+    };
+  } catch (e) {
+    store.close();
+    pusher.cancel();
+    await Promise.all([grpcServer.close(0), http?.close()]);
+    throw e;
+  }
+}

@@ -1,0 +1,100 @@
+// What each connected proxy was sent and what it made of it, per stream and type: the data behind /debug/syncz.
+import { resourceType } from "./resource-types.js";
+
+export interface TypeSync {
+  typeUrl: string;
+  /** Subscribed names, or ["*"] for a wildcard subscription. */
+  subscribed: string[];
+  sentVersion?: string;
+  /** Nonce of the last response sent (the only one an ACK/NACK may answer). */
+  lastNonce?: string;
+  sentAt?: string;
+  ackedVersion?: string;
+  ackedAt?: string;
+  nackedVersion?: string;
+  nackError?: string;
+  nackedAt?: string;
+}
+
+export interface StreamSync {
+  stream: number;
+  nodeId: string;
+  protocol: "sotw" | "delta" | "rest";
+  /** The gRPC method, e.g. envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources. */
+  method: string;
+  connectedAt: string;
+  types: Map<string, TypeSync>;
+}
+
+export interface StreamSyncHandle {
+  readonly stream: number;
+  subscribed(typeUrl: string, names: readonly string[], wildcard: boolean): void;
+  sent(typeUrl: string, version: string, nonce: string): void;
+  acked(typeUrl: string, version: string): void;
+  nacked(typeUrl: string, version: string, error: string): void;
+  close(): void;
+}
+
+export interface SyncReportType extends Omit<TypeSync, "typeUrl"> {
+  type: string;
+}
+
+export interface SyncReport {
+  proxies: {
+    id: string;
+    streams: { stream: number; protocol: string; method: string; connectedAt: string; types: Record<string, SyncReportType> }[];
+  }[];
+}
+
+export class SyncStatus {
+  #streams = new Map<number, StreamSync>();
+  #next = 1;
+
+  open(nodeId: string, protocol: StreamSync["protocol"], method: string): StreamSyncHandle {
+    const stream = this.#next++;
+    const state: StreamSync = { stream, nodeId, protocol, method, connectedAt: new Date().toISOString(), types: new Map() };
+    this.#streams.set(stream, state);
+    const typeOf = (typeUrl: string) => {
+      let t = state.types.get(typeUrl);
+      if (!t) state.types.set(typeUrl, (t = { typeUrl, subscribed: [] }));
+      return t;
+    };
+    return {
+      stream,
+      subscribed: (typeUrl, names, wildcard) => {
+        typeOf(typeUrl).subscribed = wildcard ? ["*", ...[...names].filter((n) => n !== "*")] : [...names].sort();
+      },
+      sent: (typeUrl, version, nonce) => {
+        Object.assign(typeOf(typeUrl), { sentVersion: version, lastNonce: nonce, sentAt: new Date().toISOString() });
+      },
+      acked: (typeUrl, version) => {
+        Object.assign(typeOf(typeUrl), { ackedVersion: version, ackedAt: new Date().toISOString() });
+      },
+      nacked: (typeUrl, version, error) => {
+        Object.assign(typeOf(typeUrl), { nackedVersion: version, nackError: error, nackedAt: new Date().toISOString() });
+      },
+      close: () => {
+        this.#streams.delete(stream);
+      },
+    };
+  }
+
+  streams(): StreamSync[] {
+    return [...this.#streams.values()];
+  }
+
+  report(): SyncReport {
+    const byNode = new Map<string, SyncReport["proxies"][number]>();
+    for (const s of this.#streams.values()) {
+      let proxy = byNode.get(s.nodeId);
+      if (!proxy) byNode.set(s.nodeId, (proxy = { id: s.nodeId, streams: [] }));
+      const types: Record<string, SyncReportType> = {};
+      for (const t of s.types.values()) {
+        const { typeUrl, ...rest } = t;
+        types[resourceType(typeUrl)?.short ?? typeUrl] = { type: typeUrl, ...rest };
+      }
+      proxy.streams.push({ stream: s.stream, protocol: s.protocol, method: s.method, connectedAt: s.connectedAt, types });
+    }
+    return { proxies: [...byNode.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+  }
+}
