@@ -7,7 +7,7 @@ import { BufferType, LOG_LEVELS, MapType, NO_GRPC_STATUS, StreamType, WasiErrno,
 import { GuestExit, GuestMemoryError, PluginError } from "./errors.js";
 import { levelOfStdioLine } from "./log.js";
 import { metricKindFromAbi, type MetricsRegistry } from "./metrics.js";
-import { pairsSize, parsePairs, writePairs } from "./pairs.js";
+import { encodePairs, pairsSize, parsePairs } from "./pairs.js";
 import { getProperty, setProperty, type PluginScope } from "./properties.js";
 import type { SharedState } from "./shared.js";
 import type { HeaderMap, HostOptions } from "./types.js";
@@ -179,7 +179,8 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
       const map = headerMap(type);
       if (map === undefined) return WasmResult.BadArgument;
       if (map === null) return WasmResult.NotFound;
-      vm.returnWith(pairsSize(map), ptrOut, sizeOut, (dst, at) => writePairs(map, dst, at));
+      const bytes = encodePairs(map);
+      vm.returnWith(bytes.length, ptrOut, sizeOut, (dst, at) => dst.set(bytes, at));
       return WasmResult.Ok;
     },
     proxy_set_header_map_pairs(type: number, ptr: number, size: number) {

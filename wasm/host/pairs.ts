@@ -30,6 +30,37 @@ export function writePairs(map: HeaderMap, dst: Uint8Array, offset: number): voi
   }
 }
 
+let scratch = new Uint8Array(4096);
+
+/**
+ * Serializes `map` into a reused scratch buffer in one pass (TextEncoder.encodeInto for long strings) and
+ * returns a view of it, valid until the next call: the hot path of get_header_map_pairs, which then copies it
+ * into guest memory. Cheaper than pairsSize + writePairs, which walk every string twice.
+ */
+export function encodePairs(map: HeaderMap): Uint8Array {
+  const n = map.length;
+  let bound = 4 + n * 10;
+  for (let i = 0; i < n; i++) bound += 3 * (map[i][0].length + map[i][1].length);
+  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2));
+  const dst = scratch;
+  putU32(dst, 0, n);
+  let sizePos = 4;
+  let pos = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    const [k, v] = map[i];
+    const keyEnd = writeUtf8(k, dst, pos);
+    putU32(dst, sizePos, keyEnd - pos);
+    dst[keyEnd] = 0;
+    pos = keyEnd + 1;
+    const valueEnd = writeUtf8(v, dst, pos);
+    putU32(dst, sizePos + 4, valueEnd - pos);
+    dst[valueEnd] = 0;
+    pos = valueEnd + 1;
+    sizePos += 8;
+  }
+  return dst.subarray(0, pos);
+}
+
 export function serializePairs(map: HeaderMap): Uint8Array {
   const out = new Uint8Array(pairsSize(map));
   writePairs(map, out, 0);

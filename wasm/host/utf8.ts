@@ -4,8 +4,18 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Strings longer than this go straight to TextEncoder.encodeInto (native); shorter ones are cheaper in JS. */
+const NATIVE_FROM = 24;
+let measureBuf = new Uint8Array(1024);
+
+function measureNative(s: string): number {
+  if (measureBuf.length < s.length * 3) measureBuf = new Uint8Array(s.length * 3);
+  return encoder.encodeInto(s, measureBuf).written;
+}
+
 /** Number of bytes `s` takes in UTF-8 (lone surrogates count as U+FFFD, 3 bytes, like TextEncoder). */
 export function utf8Length(s: string): number {
+  if (s.length > NATIVE_FROM) return measureNative(s);
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -22,9 +32,11 @@ export function utf8Length(s: string): number {
   return n;
 }
 
-/** Writes `s` at dst[pos..]; the caller sized dst with utf8Length. Returns the position after it. */
+
+/** Writes `s` at dst[pos..]; dst must have room (utf8Length, or 3 bytes per UTF-16 unit). Returns the end. */
 export function writeUtf8(s: string, dst: Uint8Array, pos: number): number {
   const len = s.length;
+  if (len > NATIVE_FROM) return pos + encoder.encodeInto(s, dst.subarray(pos)).written;
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80) return pos - i + encoder.encodeInto(s, dst.subarray(pos - i)).written;
