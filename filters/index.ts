@@ -7,3 +7,6 @@ export * from "./abi/dispatcher";
 import "./abi/runtime";
 
 import "./echo/index";
+import "./fault/index";
+import "./route/index";
+import "./jwt/index";
