@@ -1,6 +1,8 @@
 // `halyard serve` wiring: the config store (loaded and watched), a SnapshotBuilder turning config into each
 // node's resources, the snapshot cache, the xDS gRPC server and the HTTP port (REST-JSON xDS, debug, health).
 // What to serve is the builder's business (the translator plugs in here); this module only keeps it current.
+import type { Hono } from "hono";
+import { openControlPlaneCa, type ControlPlaneCa, type ControlPlaneCaOptions } from "./ca/control-plane.js";
 import type { ConfigSet } from "./config/config-set.js";
 import { formatError, type ConfigError } from "./config/errors.js";
 import { ConfigStore } from "./config/store.js";
@@ -32,6 +34,10 @@ export interface ServeOptions {
   pushDebounceMs?: number;
   /** A node without streams for this long is forgotten at the next rebuild. Default 10 minutes. */
   idleNodeTtlMs?: number;
+  /** The mesh CA and its certificate API (istio.v1.auth over TLS, port default 15012). Absent: no CA. */
+  ca?: ControlPlaneCaOptions;
+  /** Adds routes to the HTTP port's app (after the built-in ones). */
+  httpRoutes?: (app: Hono) => void;
   log?: (line: string) => void;
 }
 
@@ -40,6 +46,8 @@ export interface ControlPlane {
   http: { host: string; port: number };
   cache: SnapshotCache;
   status: SyncStatus;
+  /** The certificate API's address and the mesh root, when serving a CA. */
+  ca?: { host: string; port: number; rootCertPem: string };
   /** Rebuilds every known node's snapshot now (as a config change does, without the debounce). */
   rebuild(): Promise<void>;
   close(): Promise<void>;
@@ -101,10 +109,15 @@ export async function serve(options: ServeOptions): Promise<ControlPlane> {
 
   const grpcServer = new XdsGrpcServer({ cache, status, log });
   let http: RunningHttpServer | undefined;
+  let ca: ControlPlaneCa | undefined;
   try {
+    if (options.ca) ca = await openControlPlaneCa({ ...options.ca, log });
     const xds = await grpcServer.listen(host, options.xdsPort ?? 15010);
     const app = createXdsHttpApp(cache, { status, config: () => store.config, ready: () => ready });
+    ca?.addHttpRoutes(app);
+    options.httpRoutes?.(app);
     http = await startHttpServer(app, host, options.httpPort ?? 15014);
+    const caAddress = await ca?.listen(host);
     ready = true;
     let closing: Promise<void> | undefined;
     return {
@@ -112,6 +125,7 @@ export async function serve(options: ServeOptions): Promise<ControlPlane> {
       http: { host: http.host, port: http.port },
       cache,
       status,
+      ca: ca && caAddress && { ...caAddress, rootCertPem: ca.rootCertPem },
       rebuild: async () => {
         pusher.cancel();
         await pusher.flush();
@@ -123,13 +137,13 @@ export async function serve(options: ServeOptions): Promise<ControlPlane> {
           pusher.cancel();
           store.close();
           await pusher.flush();
-          await Promise.all([grpcServer.close(), http!.close()]);
+          await Promise.all([grpcServer.close(), http!.close(), ca?.close()]);
         })()),
     };
   } catch (e) {
     store.close();
     pusher.cancel();
-    await Promise.all([grpcServer.close(0), http?.close()]);
+    await Promise.all([grpcServer.close(0), http?.close(), ca?.close()]);
     throw e;
   }
 }

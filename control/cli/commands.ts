@@ -16,9 +16,35 @@ export const commands: Record<string, Command> = {
     summary: "run the demo that `npm start` starts (gateway + sample upstream on 127.0.0.1)",
     load: () => import("./demo.js"),
   },
+  bootstrap: {
+    summary: "print the Envoy v3 bootstrap connecting a proxy (--node) to halyard serve over ADS (--xds)",
+    load: () => import("./bootstrap.js"),
+  },
   gateway: {
-    summary: "run the data plane from an Envoy v3 bootstrap (-c)",
+    summary: "run the data plane from an Envoy v3 bootstrap (-c) or from the control plane (--xds host:port --node id)",
     load: () => import("../../gateway/cli.js"),
+  },
+  "x check": {
+    summary: "what would the mesh do with a request? run the real filters on Istio config (-f) for METHOD URL",
+    load: () => import("./xcheck.js"),
+  },
+  serve: {
+    summary: "control plane: watch Istio config (-f), serve xDS (ADS on --xds-port), REST-JSON xDS and debug (--http-port)",
+    load: async () => {
+      const [{ createServeCommand }, { createSnapshotBuilder }] = await Promise.all([
+        import("./serve.js"),
+        import("../translate/xds/index.js"),
+      ]);
+      return createServeCommand(createSnapshotBuilder());
+    },
+  },
+  "token create": {
+    summary: "print a short-lived service-account token for the certificate API (--sa <ns>/<sa>)",
+    load: () => import("./token.js"),
+  },
+  "proxy-config": {
+    summary: "print the listeners/routes/clusters/endpoints a proxy (--node) is served, from config (-f) or ADS (--xds)",
+    load: () => import("./proxy-config.js"),
   },
   validate: {
     summary: "validate Istio config files: exit 1 with one line per error",

@@ -1,21 +1,39 @@
-// `halyard serve -f <file|dir>... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]`: the control plane.
+// `halyard serve -f <file|dir>... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0] [--ca-port 15012]
+// [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local]`: the control plane.
 // The command needs a SnapshotBuilder (the Istio → xDS translator); the command table builds it with
 // `createServeCommand(builder)` once the translator exists.
+import { resolve } from "node:path";
+import { parseDuration } from "../ca/duration.js";
 import { formatError } from "../config/errors.js";
 import { serve, ServeConfigError, type SnapshotBuilder } from "../serve.js";
 import type { CommandModule } from "./commands.js";
 
-const USAGE = "usage: halyard serve -f <file|dir> [-f <file|dir>]... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]";
+const USAGE =
+  "usage: halyard serve -f <file|dir> [-f <file|dir>]... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]" +
+  " [--ca-port 15012] [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local]";
 
 export interface ServeArgs {
   paths: string[];
   xdsPort: number;
   httpPort: number;
   host: string;
+  caPort: number;
+  workloadCertTtlMs: number;
+  stateDir: string;
+  trustDomain: string;
 }
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: string } {
-  const args: ServeArgs = { paths: [], xdsPort: 15010, httpPort: 15014, host: "0.0.0.0" };
+  const args: ServeArgs = {
+    paths: [],
+    xdsPort: 15010,
+    httpPort: 15014,
+    host: "0.0.0.0",
+    caPort: 15012,
+    workloadCertTtlMs: 24 * 3_600_000,
+    stateDir: resolve(".halyard"),
+    trustDomain: "cluster.local",
+  };
   let takingPaths = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -32,6 +50,12 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: st
       if (!/^\d+$/.test(v) || n > 65535) throw new Error(`${flag}: "${v}" is not a port number (0-65535)`);
       return n;
     };
+    const duration = () => {
+      const v = value();
+      const ms = parseDuration(v);
+      if (ms === undefined) throw new Error(`${flag}: "${v}" is not a duration such as 24h, 90m or 3600s`);
+      return ms;
+    };
     try {
       if (flag === "-f" || flag === "--filename") {
         if (inline !== undefined) args.paths.push(inline);
@@ -39,6 +63,10 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: st
       } else if (flag === "--xds-port") (args.xdsPort = port()), (takingPaths = false);
       else if (flag === "--http-port") (args.httpPort = port()), (takingPaths = false);
       else if (flag === "--host") (args.host = value()), (takingPaths = false);
+      else if (flag === "--ca-port") (args.caPort = port()), (takingPaths = false);
+      else if (flag === "--workload-cert-ttl") (args.workloadCertTtlMs = duration()), (takingPaths = false);
+      else if (flag === "--state-dir") (args.stateDir = resolve(value())), (takingPaths = false);
+      else if (flag === "--trust-domain") (args.trustDomain = value()), (takingPaths = false);
       else if (flag === "-h" || flag === "--help") return { error: USAGE };
       else if (arg.startsWith("-")) return { error: `unknown option ${arg}; ${USAGE}` };
       else if (takingPaths) args.paths.push(arg);
@@ -66,7 +94,14 @@ export function createServeCommand(builder: SnapshotBuilder): CommandModule {
       }
       let plane;
       try {
-        plane = await serve({ paths: args.paths, builder, host: args.host, xdsPort: args.xdsPort, httpPort: args.httpPort });
+        plane = await serve({
+          paths: args.paths,
+          builder,
+          host: args.host,
+          xdsPort: args.xdsPort,
+          httpPort: args.httpPort,
+          ca: { port: args.caPort, stateDir: args.stateDir, workloadCertTtlMs: args.workloadCertTtlMs, trustDomain: args.trustDomain },
+        });
       } catch (e) {
         if (e instanceof ServeConfigError) {
           process.stderr.write(e.errors.map((x) => formatError(x) + "\n").join(""));
@@ -76,7 +111,8 @@ export function createServeCommand(builder: SnapshotBuilder): CommandModule {
         return 1;
       }
       process.stdout.write(`xds grpc on ${hostPort(plane.xds.host, plane.xds.port)}\n`);
-      process.stdout.write(`http on http://${hostPort(plane.http.host, plane.http.port)} (REST xDS /v3/discovery:*, /debug/configz, /debug/syncz, /healthz/ready)\n`);
+      process.stdout.write(`http on http://${hostPort(plane.http.host, plane.http.port)} (REST xDS /v3/discovery:*, /debug/configz, /debug/syncz, /healthz/ready, /ca/root-cert.pem)\n`);
+      if (plane.ca) process.stdout.write(`ca grpc+tls on ${hostPort(plane.ca.host, plane.ca.port)} (istio.v1.auth.IstioCertificateService)\n`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once("SIGINT", () => resolve("SIGINT"));
         process.once("SIGTERM", () => resolve("SIGTERM"));

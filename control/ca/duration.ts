@@ -1,0 +1,31 @@
+// Durations as Go and Istio write them ("24h", "1h30m", "90s", "500ms") and back, for flags and error messages.
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+
+/** Milliseconds, or undefined when `text` is not a positive duration. */
+export function parseDuration(text: string): number | undefined {
+  const s = text.trim();
+  if (s === "") return undefined;
+  let total = 0;
+  PART.lastIndex = 0;
+  while (PART.lastIndex < s.length) {
+    const at = PART.lastIndex;
+    const m = PART.exec(s);
+    if (!m || m.index !== at) return undefined;
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+  }
+  total = Math.round(total);
+  return total > 0 ? total : undefined;
+}
+
+/** Go's time.Duration.String() for whole seconds: 2160h0m0s, 1m30s, 45s. */
+export function formatDuration(ms: number): string {
+  const totalSeconds = Math.floor(ms / 1000);
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
