@@ -1,13 +1,16 @@
-// `halyard gateway -c <bootstrap.yaml>`: run the data plane from a static Envoy v3 bootstrap. Node-only.
+// `halyard gateway -c <bootstrap.yaml>`: run the data plane from a static Envoy v3 bootstrap, or (--xds, or a
+// bootstrap with dynamic_resources) from the control plane: see xds/cli.ts. Node-only.
 import type { LogLevel } from "../wasm/host/index.js";
 import { BootstrapError } from "./bootstrap/errors.js";
 import { loadBootstrapFile } from "./bootstrap/load.js";
 import { GatewayStartError, startGateway } from "./gateway.js";
 
-const USAGE = "usage: halyard gateway -c <bootstrap.yaml|json> [--log-level trace|debug|info|warn|error|critical]";
+const USAGE = "usage: halyard gateway -c <bootstrap.yaml|json> [--log-level trace|debug|info|warn|error|critical]\n       halyard gateway --xds <host:port> --node <id> [--labels k=v,...]";
 const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical"];
+const XDS_FLAGS = ["--xds", "--xds-rest", "--node", "--labels"];
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.some((a) => XDS_FLAGS.includes(a))) return (await import("./xds/cli.js")).run(argv);
   let file: string | undefined;
   let logLevel: LogLevel | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -27,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   let gateway;
   try {
     const config = loadBootstrapFile(file);
+    if (config.ads) return await (await import("./xds/cli.js")).runWithBootstrap(config, file, logLevel);
     gateway = await startGateway(config, { file, ...(logLevel ? { logLevel } : {}) });
   } catch (e) {
     if (e instanceof BootstrapError || e instanceof GatewayStartError) {

@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { WasmPlugin, type HostOptions, type LogLevel, type PropertyValue } from "../wasm/host/index.js";
 import { formatPath } from "./bootstrap/errors.js";
 import type { GatewayConfig, NodeInfo, WasmFilterConfig } from "./bootstrap/types.js";
+import { openAccessLog, type NodeAccessLog } from "./access-log-node.js";
 import { startAdmin } from "./admin.js";
 import { ClusterManager } from "./clusters.js";
 import { HttpConnectionManager } from "./hcm.js";
@@ -38,11 +39,14 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const modules = new Map<string, Promise<WebAssembly.Module>>();
   const plugins: WasmPlugin[] = [];
   const listeners: RunningListener[] = [];
+  const accessLogs: NodeAccessLog[] = [];
   let admin: RunningListener | undefined;
   const close = async () => {
     await Promise.all([...listeners, ...(admin ? [admin] : [])].map((l) => l.close()));
     await Promise.all(plugins.map((p) => p.close()));
+    clusters.close();
     transport.close();
+    await Promise.all(accessLogs.map((l) => l.close()));
   };
   try {
     for (const [i, l] of config.listeners.entries()) {
@@ -53,8 +57,19 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         plugins.push(plugin);
         chain.push(plugin);
       }
+      const sinks = (l.hcm.accessLogs ?? []).map((cfg, j) => {
+        try {
+          const log = openAccessLog(cfg);
+          accessLogs.push(log);
+          return log.sink;
+        } catch (e) {
+          const where = formatPath(["static_resources", "listeners", i, "filter_chains", 0, "filters", 0, "typed_config", "access_log", j]);
+          throw new GatewayStartError(`${opts.file ?? "bootstrap"}: ${where}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      });
       const router = new Router(new RouteTable(l.hcm.routeConfig), clusters, transport);
-      listeners.push(await startListener(l, new HttpConnectionManager(l.hcm, chain, router)));
+      const hcm = new HttpConnectionManager(l.hcm, chain, router, undefined, sinks);
+      listeners.push(await startListener(l, hcm));
     }
     if (config.admin) admin = await startAdmin(config.admin);
   } catch (e) {
@@ -88,7 +103,7 @@ async function loadPlugin(f: WasmFilterConfig, modules: Map<string, Promise<WebA
 }
 
 // node.* properties as Envoy exposes them to wasm (path parts joined with ".").
-function nodeProperties(node: NodeInfo): Record<string, PropertyValue> {
+export function nodeProperties(node: NodeInfo): Record<string, PropertyValue> {
   const props: Record<string, PropertyValue> = { "node.id": node.id, "node.cluster": node.cluster };
   for (const [k, v] of Object.entries(node.metadata)) {
     props[`node.metadata.${k}`] = typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : JSON.stringify(v);

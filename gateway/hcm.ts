@@ -1,7 +1,10 @@
-// HTTP connection manager: downstream request -> header map with pseudo-headers -> wasm filter chain (request headers, body)
-// -> router -> filter chain in reverse (response headers, body) -> web Response. Local responses from a filter skip
-// the rest of the request path and, as in Envoy, still pass through the filters' response callbacks. Portable.
+// HTTP connection manager: downstream request -> header map with pseudo-headers -> wasm filter chain (request headers,
+// body) -> router -> filter chain in reverse (response headers, body) -> response. Local responses from a filter skip
+// the rest of the request path and, as in Envoy, still pass through the filters' response callbacks. Portable:
+// `serve` returns the response as data (the Node fast path writes it straight to the socket), `handle` as a web
+// Response (Hono, Workers).
 import type { FilterOutcome, HeaderMap, HttpStream, StreamInfo, WasmPlugin } from "../wasm/host/index.js";
+import { formatDefault, type AccessLogSink } from "./access-log.js";
 import type { HcmConfig, SocketAddr } from "./bootstrap/types.js";
 import { fromWebHeaders, getHeader, removeHeader, setHeader, toWebHeaders } from "./headers.js";
 import { localReply, type Router, type RouterResponse } from "./router.js";
@@ -39,6 +42,13 @@ export interface DownstreamInfo {
   connectionId?: number;
 }
 
+/** The response the HCM settled on, ready to be written downstream. */
+export interface HcmResponse {
+  response: RouterResponse;
+  /** The request method (HEAD responses carry no body). */
+  method: string;
+}
+
 type LocalResponseOutcome = Extract<FilterOutcome, { kind: "local_response" }>;
 
 export class HttpConnectionManager {
@@ -47,42 +57,72 @@ export class HttpConnectionManager {
     private readonly plugins: readonly WasmPlugin[],
     private readonly router: Router,
     private readonly onError: (message: string) => void = (m) => console.error(m),
+    private readonly accessLogs: readonly AccessLogSink[] = [],
   ) {}
 
+  /** The portable entry: a web Response. */
   async handle(req: DownstreamRequest, down: DownstreamInfo): Promise<Response> {
-    const headers: HeaderMap = [
-      [":authority", req.authority],
-      [":path", req.path],
-      [":method", req.method],
-      [":scheme", req.scheme],
-      ...req.headers,
-    ];
-    this.decorateRequest(headers, down);
+    return toWebResponse(await this.serve(req, down));
+  }
 
-    const method = req.method;
+  async serve(req: DownstreamRequest, down: DownstreamInfo): Promise<HcmResponse> {
+    const startMs = Date.now();
+    const headers: HeaderMap = [[":authority", req.authority], [":path", req.path], [":method", req.method], [":scheme", req.scheme]];
+    for (const h of req.headers) headers.push(h);
+    this.decorateRequest(headers, req.scheme, down);
+    // The request's draw for weighted_clusters: one per request, so the stream info and the router agree.
+    const pick = Math.random();
+    let out: RouterResponse;
+    let bytesReceived = 0;
+    try {
+      const body = await req.body();
+      bytesReceived = body.length;
+      out = this.plugins.length === 0 ? await this.router.forward(headers, body, down, pick) : await this.filtered(req, down, headers, body, pick, startMs);
+    } catch (e) {
+      this.onError(`halyard gateway: ${this.config.statPrefix}: ${e instanceof Error ? e.message : String(e)}`);
+      out = localReply(500, "internal error", "halyard_internal_error", []);
+    }
+    if (this.accessLogs.length > 0) {
+      const line = formatDefault({
+        startMs,
+        requestHeaders: headers,
+        responseHeaders: out.headers,
+        protocol: "HTTP/1.1",
+        status: out.status,
+        flags: out.flags,
+        bytesReceived,
+        bytesSent: out.body.length,
+        durationMs: Date.now() - startMs,
+        upstream: out.upstream,
+      });
+      for (const log of this.accessLogs) log(line);
+    }
+    return { response: out, method: req.method };
+  }
+
+  private async filtered(req: DownstreamRequest, down: DownstreamInfo, headers: HeaderMap, body: Uint8Array, pick: number, startMs: number): Promise<RouterResponse> {
     const initial = this.router.match(headers);
     const info: StreamInfo = {
       request: {
         id: getHeader(headers, "x-request-id")!,
         protocol: "HTTP/1.1",
-        time: new Date(),
-        scheme: getHeader(headers, ":scheme")!,
-        method,
-        path: getHeader(headers, ":path")!,
-        host: getHeader(headers, ":authority")!,
+        time: new Date(startMs),
+        scheme: req.scheme,
+        method: req.method,
+        path: req.path,
+        host: req.authority,
         headers,
       },
       source: down.remote,
       destination: down.local,
       ...(down.connectionId !== undefined ? { connection: { id: down.connectionId } } : {}),
-      ...(initial ? { routeName: initial.route.name, clusterName: this.router.clusterName(initial, headers) } : {}),
+      ...(initial ? { routeName: initial.route.name, clusterName: this.router.clusterName(initial, headers, pick) } : {}),
     };
     const streams: HttpStream[] = [];
     try {
-      const body = await req.body();
       for (const p of this.plugins) streams.push(p.createStream(info));
       const decoded = await this.decode(streams, headers, body);
-      const res = decoded.kind === "local" ? decoded.response : await this.router.forward(headers, decoded.body);
+      const res = decoded.kind === "local" ? decoded.response : await this.router.forward(headers, decoded.body, down, pick);
       for (const s of streams) {
         s.setResponseInfo({
           code: res.status,
@@ -91,22 +131,27 @@ export class HttpConnectionManager {
           ...(res.upstream ? { upstreamAddress: `${res.upstream.address}:${res.upstream.port}` } : {}),
         });
       }
-      const out = await this.encode(streams, res);
-      return toWebResponse(out, method);
-    } catch (e) {
-      this.onError(`halyard gateway: ${this.config.statPrefix}: ${e instanceof Error ? e.message : String(e)}`);
-      return toWebResponse(localReply(500, "internal error", "halyard_internal_error", []), method);
+      return await this.encode(streams, res);
     } finally {
       for (const s of streams) s.done();
     }
   }
 
   // What Envoy's HCM adds before the filters run: x-request-id, x-forwarded-proto, and (use_remote_address) XFF.
-  private decorateRequest(headers: HeaderMap, down: DownstreamInfo): void {
-    if (!getHeader(headers, "x-request-id")) headers.push(["x-request-id", crypto.randomUUID()]);
-    if (!getHeader(headers, "x-forwarded-proto")) headers.push(["x-forwarded-proto", getHeader(headers, ":scheme") ?? "http"]);
+  private decorateRequest(headers: HeaderMap, scheme: string, down: DownstreamInfo): void {
+    let requestId = false;
+    let proto = false;
+    let xffAt = -1;
+    for (let i = 4; i < headers.length; i++) {
+      const k = headers[i]![0];
+      if (k === "x-request-id") requestId = headers[i]![1] !== "";
+      else if (k === "x-forwarded-proto") proto = headers[i]![1] !== "";
+      else if (k === "x-forwarded-for" && xffAt < 0) xffAt = i;
+    }
+    if (!requestId) headers.push(["x-request-id", crypto.randomUUID()]);
+    if (!proto) headers.push(["x-forwarded-proto", scheme || "http"]);
     if (this.config.useRemoteAddress) {
-      const xff = getHeader(headers, "x-forwarded-for");
+      const xff = xffAt >= 0 ? headers[xffAt]![1] : "";
       setHeader(headers, "x-forwarded-for", xff ? `${xff}, ${down.remote.address}` : down.remote.address);
     }
   }
@@ -136,20 +181,22 @@ export class HttpConnectionManager {
   private async encode(streams: HttpStream[], res: RouterResponse): Promise<RouterResponse> {
     const headers = res.headers;
     let body = res.body;
-    const reversed = [...streams].reverse();
-    for (const s of reversed) {
-      const o = await s.onResponseHeaders(headers, body.length === 0);
+    for (let i = streams.length - 1; i >= 0; i--) {
+      const o = await streams[i]!.onResponseHeaders(headers, body.length === 0);
       if (o.kind === "local_response") return filterLocalReply(o);
     }
     if (body.length > 0) {
-      for (const s of reversed) {
-        const o = await s.onResponseBody(body, true);
+      for (let i = streams.length - 1; i >= 0; i--) {
+        const o = await streams[i]!.onResponseBody(body, true);
         if (o.kind === "local_response") return filterLocalReply(o);
         if (o.body) body = o.body;
       }
     }
     const status = Number(getHeader(headers, ":status") ?? res.status);
-    return { ...res, status: Number.isInteger(status) ? status : res.status, headers, body };
+    res.status = Number.isInteger(status) ? status : res.status;
+    res.headers = headers;
+    res.body = body;
+    return res;
   }
 }
 
@@ -157,12 +204,18 @@ function filterLocalReply(o: LocalResponseOutcome): RouterResponse {
   const headers: HeaderMap = [[":status", String(o.status)], ...o.headers.filter(([k]) => k !== ":status" && k !== "content-length")];
   if (o.body.length > 0 && getHeader(headers, "content-type") === undefined) headers.push(["content-type", "text/plain"]);
   headers.push(["content-length", String(o.body.length)]);
-  return { status: o.status, headers, body: o.body, details: o.details, flags: [], local: true };
+  return { status: o.status, headers, body: o.body, details: o.details, flags: [], upstream: undefined, local: true, attempts: 0 };
 }
 
-function toWebResponse(res: RouterResponse, method: string): Response {
+/** Statuses and methods whose responses carry no body. */
+export function responseHasNoBody(status: number, method: string): boolean {
+  return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+export function toWebResponse(out: HcmResponse): Response {
+  const res = out.response;
   const headers = toWebHeaders(res.headers);
-  const noBody = method === "HEAD" || res.status === 204 || res.status === 304 || (res.status >= 100 && res.status < 200);
+  const noBody = responseHasNoBody(res.status, out.method);
   if (!noBody) headers.set("content-length", String(res.body.length));
   // Bodies here are never backed by a SharedArrayBuffer.
   return new Response(noBody || res.body.length === 0 ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers });

@@ -1,4 +1,5 @@
-// proxy_http_call for the wasm host: sends to a named cluster through the same upstream transport. Portable.
+// proxy_http_call for the wasm host: sends to a named cluster through the same upstream transport, with the cluster's
+// load balancer and circuit breakers. Portable.
 import type { HeaderMap, HostOptions } from "../wasm/host/index.js";
 import type { ClusterManager } from "./clusters.js";
 import { getHeader, stripHopByHop, withoutPseudo } from "./headers.js";
@@ -8,17 +9,25 @@ export function clusterHttpCall(clusters: ClusterManager, transport: UpstreamTra
   return async (clusterName, headers, body, _trailers, timeoutMs) => {
     const cluster = clusters.get(clusterName);
     if (!cluster) throw new Error(`http_call: unknown cluster "${clusterName}"`);
-    const ep = cluster.pick();
-    if (!ep) throw new Error(`http_call: no healthy upstream in cluster "${clusterName}"`);
+    const host = cluster.chooseHost({ attempt: 0 });
+    if (!host) throw new Error(`http_call: no healthy upstream in cluster "${clusterName}"`);
+    const admission = cluster.admit(host, timeoutMs);
+    if (admission === "overflow") throw new Error(`http_call: cluster "${clusterName}" is over its circuit breaker limits`);
+    if (admission !== "ready" && !(await admission)) throw new Error(`http_call: timed out waiting for a connection to cluster "${clusterName}"`);
     const h: HeaderMap = withoutPseudo(headers);
     stripHopByHop(h);
     h.push(["host", getHeader(headers, ":authority") ?? clusterName]);
-    const res = await transport.send(
-      ep,
-      cluster.config.connectTimeoutMs,
-      { method: getHeader(headers, ":method") ?? "GET", path: getHeader(headers, ":path") ?? "/", headers: h, body: body ?? new Uint8Array(0) },
-      timeoutMs,
-    );
-    return { headers: [[":status", String(res.status)], ...res.headers], body: res.body, trailers: [] };
+    try {
+      const res = await transport.send(
+        host,
+        cluster.config.connectTimeoutMs,
+        { method: getHeader(headers, ":method") ?? "GET", path: getHeader(headers, ":path") ?? "/", headers: h, body: body ?? new Uint8Array(0) },
+        timeoutMs,
+      );
+      cluster.reportOutcome(host, res.status);
+      return { headers: [[":status", String(res.status)], ...res.headers], body: res.body, trailers: [] };
+    } finally {
+      cluster.release(host);
+    }
   };
 }

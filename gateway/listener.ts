@@ -1,11 +1,12 @@
-// One Node HTTP server per listener (Hono via @hono/node-server). Node-only.
+// One Node HTTP server per listener. The data path is a Node fast path: node:http request straight into the HCM,
+// the HCM's response written straight back (no web Request/Response per request); the portable Hono path in app.ts
+// is what Workers use. Node-only.
 import { serve, type HttpBindings } from "@hono/node-server";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { IncomingMessage, Server } from "node:http";
 import type { HeaderMap } from "../wasm/host/index.js";
-import { createListenerApp } from "./app.js";
 import type { ListenerConfig, SocketAddr } from "./bootstrap/types.js";
-import type { DownstreamRequest, HttpConnectionManager } from "./hcm.js";
+import { responseHasNoBody, type DownstreamInfo, type DownstreamRequest, type HcmResponse, type HttpConnectionManager } from "./hcm.js";
 
 type FetchCallback = Parameters<typeof serve>[0]["fetch"];
 
@@ -14,31 +15,54 @@ export interface RunningListener {
   /** The bound address (the real port when port_value was 0). */
   address: SocketAddr;
   close(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish (up to graceMs), then closes what is left. */
+  drain(graceMs: number): Promise<void>;
 }
 
-const connectionIds = new WeakMap<Socket, number>();
+const EMPTY = new Uint8Array(0);
+const NO_BODY = () => Promise.resolve(EMPTY);
+// Per connection, computed once: addresses and Envoy's connection id.
+const connections = new WeakMap<Socket, DownstreamInfo>();
 let nextConnectionId = 1;
 
-function connectionId(s: Socket): number {
-  let id = connectionIds.get(s);
-  if (id === undefined) connectionIds.set(s, (id = nextConnectionId++));
-  return id;
+function downstreamInfo(s: Socket, cfg: ListenerConfig): DownstreamInfo {
+  let info = connections.get(s);
+  if (!info) {
+    info = {
+      remote: { address: s.remoteAddress ?? "", port: s.remotePort ?? 0 },
+      local: { address: s.localAddress ?? cfg.address.address, port: s.localPort ?? cfg.address.port },
+      connectionId: nextConnectionId++,
+    };
+    connections.set(s, info);
+  }
+  return info;
 }
 
-export function startListener(cfg: ListenerConfig, hcm: HttpConnectionManager): Promise<RunningListener> {
-  const app = createListenerApp<HttpBindings>(hcm, (c) => {
-    const incoming = c.env.incoming;
-    const s = incoming.socket;
-    return {
-      request: fromIncomingMessage(incoming),
-      info: {
-        remote: { address: s.remoteAddress ?? "", port: s.remotePort ?? 0 },
-        local: { address: s.localAddress ?? cfg.address.address, port: s.localPort ?? cfg.address.port },
-        connectionId: connectionId(s),
+export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManager, "serve">): Promise<RunningListener> {
+  const server = createServer((req, res) => {
+    hcm.serve(fromIncomingMessage(req), downstreamInfo(req.socket, cfg)).then(
+      (out) => writeResponse(res, out),
+      (e) => {
+        // serve() answers its own failures; this is a bug guard, never a hang.
+        console.error(`halyard gateway: listener "${cfg.name}": ${e instanceof Error ? e.message : String(e)}`);
+        if (!res.headersSent) res.writeHead(500, { "content-length": "0" });
+        res.end();
       },
-    };
+    );
   });
-  return listen(cfg.name, cfg.address, app.fetch);
+  return bind(cfg.name, cfg.address, server);
+}
+
+function writeResponse(res: ServerResponse, { response: out, method }: HcmResponse): void {
+  const noBody = responseHasNoBody(out.status, method);
+  const flat: string[] = [];
+  for (const [k, v] of out.headers) {
+    if (k.charCodeAt(0) === 58 /* ":" */ || (k === "content-length" && !noBody)) continue;
+    flat.push(k, v);
+  }
+  if (!noBody) flat.push("content-length", String(out.body.length));
+  res.writeHead(out.status, flat);
+  res.end(noBody || out.body.length === 0 ? undefined : out.body);
 }
 
 // Reads the Node request directly: building a web Request per request costs more than the proxying around it.
@@ -52,32 +76,37 @@ function fromIncomingMessage(m: IncomingMessage): DownstreamRequest {
     else headers.push([k, raw[i + 1]!]);
   }
   const hasBody = m.headers["transfer-encoding"] !== undefined || Number(m.headers["content-length"] ?? 0) > 0;
+  if (!hasBody) m.resume();
   return {
     method: m.method ?? "GET",
     path: m.url ?? "/",
     authority,
     scheme: "http",
     headers,
-    body: () =>
-      hasBody
-        ? new Promise<Uint8Array>((resolve, reject) => {
+    body: hasBody
+      ? () =>
+          new Promise<Uint8Array>((resolve, reject) => {
             const chunks: Buffer[] = [];
             m.on("data", (c: Buffer) => chunks.push(c));
-            m.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
+            m.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
             m.on("error", reject);
             m.on("close", () => {
               if (!m.complete) reject(new Error("downstream closed the request before its body ended"));
             });
           })
-        : Promise.resolve(new Uint8Array(0)),
+      : NO_BODY,
   };
 }
 
-/** Starts a @hono/node-server server and resolves once it is bound (rejects with a one-line reason). */
+/** Starts a Hono app on @hono/node-server (the admin listener) and resolves once it is bound. */
 export function listen(name: string, addr: SocketAddr, fetch: (req: Request, env: HttpBindings) => Response | Promise<Response>): Promise<RunningListener> {
+  // An HTTP/1 server (no createServer override), so env is always HttpBindings.
+  return bind(name, addr, serve({ fetch: fetch as FetchCallback, port: addr.port, hostname: addr.address }) as Server, true);
+}
+
+// Resolves once the server is bound (rejects with a one-line reason).
+function bind(name: string, addr: SocketAddr, server: Server, listening = false): Promise<RunningListener> {
   return new Promise((resolve, reject) => {
-    // An HTTP/1 server (no createServer override), so env is always HttpBindings.
-    const server = serve({ fetch: fetch as FetchCallback, port: addr.port, hostname: addr.address }) as Server;
     server.once("error", (e: NodeJS.ErrnoException) => {
       const why = e.code === "EADDRINUSE" ? "address already in use" : e.code === "EADDRNOTAVAIL" ? "address not available" : e.message;
       reject(new Error(`listener "${name}" on ${addr.address}:${addr.port}: ${why}`));
@@ -92,7 +121,17 @@ export function listen(name: string, addr: SocketAddr, fetch: (req: Request, env
             server.close(() => done());
             server.closeAllConnections();
           }),
+        drain: (graceMs) =>
+          new Promise<void>((done) => {
+            const force = setTimeout(() => server.closeAllConnections(), graceMs);
+            server.close(() => {
+              clearTimeout(force);
+              done();
+            });
+            server.closeIdleConnections();
+          }),
       });
     });
+    if (!listening) server.listen(addr.port, addr.address);
   });
 }

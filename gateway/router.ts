@@ -1,95 +1,334 @@
-// The router filter: route -> cluster (cluster or cluster_header) -> endpoint -> upstream, with Envoy's local replies
-// and x-envoy-* request headers. Filters decide (by editing headers), the router executes. Portable.
+// The router filter, executing what the route and the filters decided, in Envoy's terms: route -> cluster
+// (cluster, cluster_header or weighted_clusters) -> host (load balancer, hash policy, retry host predicate) ->
+// circuit breakers -> upstream attempt, with timeouts, retries and back-off, outlier detection reports, Envoy's
+// local replies and response flags. The x-envoy-* control headers a filter sets are read here and never sent
+// upstream. Portable.
 import type { HeaderMap } from "../wasm/host/index.js";
-import type { SocketAddr } from "./bootstrap/types.js";
-import type { ClusterManager } from "./clusters.js";
-import { getHeader, removeHeader, setHeader, stripHopByHop, withoutPseudo } from "./headers.js";
+import type { RetryPolicyConfig, SocketAddr } from "./bootstrap/types.js";
+import type { Cluster, ClusterManager, Host } from "./clusters.js";
+import { computeHash } from "./hash-policy.js";
+import { Backoff, effectiveRetryPolicy, retriableFailure, retriableResponse, type EffectiveRetryPolicy } from "./retry-policy.js";
 import type { RouteMatch, RouteTable } from "./routes.js";
-import { UpstreamError, type UpstreamTransport } from "./upstream.js";
+import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTransport } from "./upstream.js";
 
 export interface RouterResponse {
   status: number;
   headers: HeaderMap; // :status included
   body: Uint8Array;
-  /** Envoy's response code details and response flags (NR, NC, UH, UF, UC, UT) for logs and filters. */
+  /** Envoy's response code details and response flags (NR, NC, UH, UF, UC, UT, UO, URX) for logs and filters. */
   details: string;
   flags: string[];
   upstream?: SocketAddr;
   /** True when the router answered locally instead of proxying. */
   local: boolean;
+  /** Upstream attempts made (0 when none was). */
+  attempts: number;
 }
 
-const UPSTREAM_RESET_PREFIX = "upstream connect error or disconnect/reset before headers. reset reason: ";
+/** What the router needs of the downstream connection (hash policies, generated cookies). */
+export interface RouterDownstream {
+  remote: SocketAddr;
+  local: SocketAddr;
+}
+
+const RESET_PREFIX = "upstream connect error or disconnect/reset before headers. reset reason: ";
+const encoder = new TextEncoder();
+
+// Request headers that steer the router and are removed before the request goes upstream.
+const CONTROL_HEADERS = new Set([
+  "x-envoy-upstream-rq-timeout-ms",
+  "x-envoy-upstream-rq-per-try-timeout-ms",
+  "x-envoy-max-retries",
+  "x-envoy-retry-on",
+  "x-envoy-retry-grpc-on",
+  "x-envoy-retriable-status-codes",
+  "x-envoy-expected-rq-timeout-ms",
+  "x-envoy-attempt-count",
+]);
+// Connection-specific headers never cross a proxy hop (RFC 9110 7.6.1), plus any the Connection header names.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]);
 
 export function localReply(status: number, body: string, details: string, flags: string[], extra: HeaderMap = []): RouterResponse {
-  const bytes = new TextEncoder().encode(body);
+  const bytes = encoder.encode(body);
   const headers: HeaderMap = [[":status", String(status)]];
   if (bytes.length > 0) headers.push(["content-type", "text/plain"]);
   headers.push(["content-length", String(bytes.length)], ...extra);
-  return { status, headers, body: bytes, details, flags, local: true };
+  return { status, headers, body: bytes, details, flags, upstream: undefined, local: true, attempts: 0 };
+}
+
+const overflowReply = () => localReply(503, `${RESET_PREFIX}overflow`, "upstream_reset_before_response_started{overflow}", ["UO"]);
+const noHealthyReply = () => localReply(503, "no healthy upstream", "no_healthy_upstream", ["UH"]);
+const timeoutReply = (perTry: boolean) => localReply(504, "upstream request timeout", perTry ? "upstream_per_try_timeout" : "upstream_response_timeout", ["UT"]);
+
+type Attempt =
+  | { kind: "response"; res: UpstreamResponse; elapsedMs: number }
+  | { kind: "failure"; failure: "connect_failure" | "reset" | "timeout" }
+  | { kind: "pending_timeout" };
+
+export interface RouterOptions {
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export class Router {
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
   constructor(
     private readonly routes: RouteTable,
     private readonly clusters: ClusterManager,
     private readonly transport: UpstreamTransport,
-  ) {}
+    opts: RouterOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
 
   match(headers: HeaderMap): RouteMatch | undefined {
-    return this.routes.match(getHeader(headers, ":authority") ?? "", getHeader(headers, ":path") ?? "/");
+    let authority = "";
+    let path = "/";
+    for (const [k, v] of headers) {
+      if (k === ":authority") authority = v;
+      else if (k === ":path") path = v;
+    }
+    return this.routes.match(authority, path);
   }
 
-  /** The cluster a matched route names for these headers ("" when cluster_header is missing). */
-  clusterName(m: RouteMatch, headers: HeaderMap): string {
+  /**
+   * The cluster a matched route names for these headers ("" when cluster_header is missing). `pick` is the
+   * request's uniform random number in [0, 1) for weighted_clusters, fixed per request so that every caller agrees.
+   */
+  clusterName(m: RouteMatch, headers: HeaderMap, pick: number): string {
     const a = m.route.action;
-    return a.cluster ?? getHeader(headers, a.clusterHeader!) ?? "";
+    if (a.cluster !== undefined) return a.cluster;
+    if (a.clusterHeader !== undefined) {
+      for (const [k, v] of headers) if (k === a.clusterHeader) return v;
+      return "";
+    }
+    const w = a.weightedClusters!;
+    let point = Math.floor(pick * w.totalWeight);
+    for (const c of w.clusters) {
+      if (point < c.weight) return c.name;
+      point -= c.weight;
+    }
+    return w.clusters[w.clusters.length - 1]!.name;
   }
 
-  async forward(headers: HeaderMap, body: Uint8Array): Promise<RouterResponse> {
+  async forward(headers: HeaderMap, body: Uint8Array, down: RouterDownstream, pick: number): Promise<RouterResponse> {
     const m = this.match(headers);
     if (!m) return localReply(404, "", "route_not_found", ["NR"]);
-    const name = this.clusterName(m, headers);
-    const cluster = this.clusters.get(name);
+    const cluster = this.clusters.get(this.clusterName(m, headers, pick));
     if (!cluster) return localReply(m.route.action.clusterNotFoundStatus, "", "cluster_not_found", ["NC"]);
-    const endpoint = cluster.pick();
-    if (!endpoint) return localReply(503, "no healthy upstream", "no_healthy_upstream", ["UH"]);
+    if (cluster.hosts.length === 0) return noHealthyReply();
 
-    const timeoutMs = requestTimeout(headers, m.route.action.timeoutMs);
-    const upstreamHeaders = withoutPseudo(headers);
-    stripHopByHop(upstreamHeaders);
-    for (const h of ["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-expected-rq-timeout-ms"]) {
-      removeHeader(upstreamHeaders, h);
+    // One pass: the upstream headers, and the control headers the route's policy is merged with.
+    let connectionHeader: string | undefined;
+    for (const [k, v] of headers) if (k === "connection") connectionHeader = v;
+    const named = connectionHeader ? connectionHeader.toLowerCase().split(",").map((s) => s.trim()) : undefined;
+    const upstream: HeaderMap = [];
+    let method = "GET";
+    let path = "/";
+    let authority = "";
+    let rqTimeout: string | undefined;
+    let perTryTimeout: string | undefined;
+    let retryOn: string | undefined;
+    let grpcRetryOn: string | undefined;
+    let maxRetries: string | undefined;
+    let retriableCodes: string | undefined;
+    let teTrailers = false;
+    for (const pair of headers) {
+      const k = pair[0];
+      if (k.charCodeAt(0) === 58 /* ":" */) {
+        if (k === ":method") method = pair[1];
+        else if (k === ":path") path = pair[1];
+        else if (k === ":authority") authority = pair[1];
+        continue;
+      }
+      if (HOP_BY_HOP.has(k)) {
+        if (k === "te" && pair[1].split(",").some((v) => v.trim().toLowerCase() === "trailers")) teTrailers = true;
+        continue;
+      }
+      if (named?.includes(k)) continue;
+      if (k.startsWith("x-envoy-") && CONTROL_HEADERS.has(k)) {
+        if (k === "x-envoy-upstream-rq-timeout-ms") rqTimeout = pair[1];
+        else if (k === "x-envoy-upstream-rq-per-try-timeout-ms") perTryTimeout = pair[1];
+        else if (k === "x-envoy-retry-on") retryOn = pair[1];
+        else if (k === "x-envoy-retry-grpc-on") grpcRetryOn = pair[1];
+        else if (k === "x-envoy-max-retries") maxRetries = pair[1];
+        else if (k === "x-envoy-retriable-status-codes") retriableCodes = pair[1];
+        continue;
+      }
+      upstream.push(pair);
     }
-    if (timeoutMs > 0) upstreamHeaders.push(["x-envoy-expected-rq-timeout-ms", String(timeoutMs)]);
-    setHeader(upstreamHeaders, "host", getHeader(headers, ":authority") ?? endpoint.address);
+    if (teTrailers) upstream.push(["te", "trailers"]);
+    upstream.push(["host", authority || cluster.name]);
 
-    const started = Date.now();
+    const action = m.route.action;
+    const routePolicy: RetryPolicyConfig | undefined = action.retryPolicy;
+    const policy = effectiveRetryPolicy(routePolicy, { retryOn, grpcRetryOn, maxRetries, retriableStatusCodes: retriableCodes });
+    const globalMs = millis(rqTimeout) ?? action.timeoutMs;
+    let perTryMs = millis(perTryTimeout) ?? routePolicy?.perTryTimeoutMs ?? 0;
+    if (globalMs > 0 && perTryMs >= globalMs) perTryMs = 0;
+
+    let hash: bigint | undefined;
+    let setCookies: string[] = [];
+    const lb = cluster.config.lbPolicy;
+    if ((lb === "RING_HASH" || lb === "MAGLEV") && action.hashPolicy) {
+      const r = computeHash(action.hashPolicy, { headers, path, remote: down.remote, local: down.local });
+      hash = r.hash;
+      setCookies = r.setCookies;
+    }
+
+    const vhost = m.virtualHost;
+    const res = await this.attempts(cluster, policy, { method, path, headers: upstream, body }, globalMs, perTryMs, hash, vhost.includeAttemptCount === true);
+    if (setCookies.length > 0) for (const c of setCookies) res.headers.push(["set-cookie", c]);
+    if (vhost.includeAttemptCountInResponse && res.attempts > 0) res.headers.push(["x-envoy-attempt-count", String(res.attempts)]);
+    return res;
+  }
+
+  private async attempts(
+    cluster: Cluster,
+    policy: EffectiveRetryPolicy,
+    req: UpstreamRequest,
+    globalMs: number,
+    perTryMs: number,
+    hash: bigint | undefined,
+    attemptCountHeader: boolean,
+  ): Promise<RouterResponse> {
+    const started = this.now();
+    const deadline = globalMs > 0 ? started + globalMs : Infinity;
+    let retriesLeft = policy.retriesAllowed;
+    let backoff: Backoff | undefined;
+    let holdsRetry = false;
+    const tried: Host[] = [];
+    const baseHeaders = req.headers;
+    const baseLength = baseHeaders.length;
+    for (let attempt = 1; ; attempt++) {
+      const host = this.chooseHost(cluster, policy, hash, tried);
+      if (!host) return done(noHealthyReply(), undefined, attempt - 1);
+      tried.push(host);
+
+      // Envoy's expected timeout: the per-try timeout, else what is left of the global one.
+      const remaining = deadline - this.now();
+      const tryMs = perTryMs > 0 && perTryMs < remaining ? perTryMs : remaining;
+      const expected = attempt === 1 ? (perTryMs > 0 ? perTryMs : globalMs) : Number.isFinite(tryMs) ? Math.max(1, Math.round(tryMs)) : 0;
+      // The first attempt appends to the router's own header list; a retry starts again from its original length.
+      const headers = attempt === 1 ? baseHeaders : baseHeaders.slice(0, baseLength);
+      if (expected > 0) headers.push(["x-envoy-expected-rq-timeout-ms", String(expected)]);
+      if (attemptCountHeader) headers.push(["x-envoy-attempt-count", String(attempt)]);
+
+      const outcome = await this.attemptOnce(cluster, host, { method: req.method, path: req.path, headers, body: req.body }, tryMs, deadline);
+      if (holdsRetry) {
+        cluster.endRetry();
+        holdsRetry = false;
+      }
+      if (outcome === "overflow") return done(overflowReply(), host, attempt);
+
+      let retriable: boolean;
+      let final: RouterResponse;
+      if (outcome.kind === "response") {
+        cluster.reportOutcome(host, outcome.res.status);
+        retriable = retriableResponse(policy, outcome.res.status, outcome.res.headers);
+        final = upstreamReply(outcome.res, host, outcome.elapsedMs);
+      } else if (outcome.kind === "pending_timeout") {
+        return done(timeoutReply(false), undefined, attempt);
+      } else if (outcome.failure === "timeout") {
+        cluster.reportOutcome(host, 504);
+        const global = !(perTryMs > 0 && perTryMs < remaining);
+        if (global) return done(timeoutReply(false), host, attempt);
+        retriable = retriableFailure(policy, "per_try_timeout");
+        final = done(timeoutReply(true), host, attempt);
+      } else {
+        cluster.reportOutcome(host, 503);
+        retriable = retriableFailure(policy, outcome.failure);
+        final = done(failureReply(outcome.failure), host, attempt);
+      }
+      final.attempts = attempt;
+      if (!retriable) return final;
+      // Envoy's RetryStateImpl::shouldRetry: the retry budget, then the cluster's max_retries breaker.
+      if (retriesLeft === 0) {
+        final.flags.push("URX");
+        return final;
+      }
+      retriesLeft--;
+      if (!cluster.tryStartRetry()) {
+        final.flags.push("UO");
+        return final;
+      }
+      holdsRetry = true;
+      backoff ??= new Backoff(policy.backoffBaseMs, policy.backoffMaxMs, this.random);
+      const wait = backoff.nextMs();
+      if (this.now() + wait >= deadline) {
+        await this.sleep(Math.max(0, deadline - this.now()));
+        cluster.endRetry();
+        return done(timeoutReply(false), undefined, attempt);
+      }
+      if (wait > 0) await this.sleep(wait);
+    }
+  }
+
+  // Retry host predicate previous_hosts: reselect (up to host_selection_retry_max_attempts times) while the pick
+  // was already tried; then take the last pick.
+  private chooseHost(cluster: Cluster, policy: EffectiveRetryPolicy, hash: bigint | undefined, tried: Host[]): Host | undefined {
+    const reselect = policy.previousHosts && tried.length > 0 ? policy.hostSelectionMaxAttempts : 0;
+    let host: Host | undefined;
+    for (let i = 0; i <= reselect; i++) {
+      host = cluster.chooseHost(hash === undefined ? { attempt: i } : { hash, attempt: i });
+      if (!host || !tried.includes(host)) return host;
+    }
+    return host;
+  }
+
+  private async attemptOnce(cluster: Cluster, host: Host, req: UpstreamRequest, tryMs: number, deadline: number): Promise<Attempt | "overflow"> {
+    const admission = cluster.admit(host, Number.isFinite(deadline) ? Math.max(1, deadline - this.now()) : 0);
+    if (admission === "overflow") return "overflow";
+    if (admission !== "ready" && !(await admission)) return { kind: "pending_timeout" };
+    const t0 = this.now();
+    const timeout = Number.isFinite(tryMs) ? Math.max(1, Math.min(tryMs, deadline - t0)) : 0;
     try {
-      const res = await this.transport.send(
-        endpoint,
-        cluster.config.connectTimeoutMs,
-        { method: getHeader(headers, ":method") ?? "GET", path: getHeader(headers, ":path") ?? "/", headers: upstreamHeaders, body },
-        timeoutMs,
-      );
-      const out: HeaderMap = [[":status", String(res.status)], ...res.headers];
-      stripHopByHop(out);
-      out.push(["x-envoy-upstream-service-time", String(Date.now() - started)]);
-      return { status: res.status, headers: out, body: res.body, details: "via_upstream", flags: [], upstream: endpoint, local: false };
+      const res = await this.transport.send(host, cluster.config.connectTimeoutMs, req, timeout);
+      return { kind: "response", res, elapsedMs: this.now() - t0 };
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
-      if (e.kind === "timeout") return { ...localReply(504, "upstream request timeout", "upstream_response_timeout", ["UT"]), upstream: endpoint };
-      if (e.kind === "connect_failure") {
-        return { ...localReply(503, `${UPSTREAM_RESET_PREFIX}connection failure`, "upstream_reset_before_response_started{connection_failure}", ["UF"]), upstream: endpoint };
-      }
-      return { ...localReply(503, `${UPSTREAM_RESET_PREFIX}connection termination`, "upstream_reset_before_response_started{connection_termination}", ["UC"]), upstream: endpoint };
+      return { kind: "failure", failure: e.kind };
+    } finally {
+      cluster.release(host);
     }
   }
 }
 
-// x-envoy-upstream-rq-timeout-ms overrides the route timeout (0 disables it), as Envoy's router does.
-function requestTimeout(headers: HeaderMap, routeMs: number): number {
-  const v = getHeader(headers, "x-envoy-upstream-rq-timeout-ms");
-  if (v !== undefined && /^\d+$/.test(v.trim())) return Number(v.trim());
-  return routeMs;
+function upstreamReply(res: UpstreamResponse, host: Host, elapsedMs: number): RouterResponse {
+  const out: HeaderMap = [[":status", String(res.status)]];
+  let named: string[] | undefined;
+  for (const [k, v] of res.headers) if (k === "connection") named = v.toLowerCase().split(",").map((s) => s.trim());
+  for (const pair of res.headers) {
+    const k = pair[0];
+    if (k === "connection" || k === "keep-alive" || k === "proxy-connection" || k === "transfer-encoding" || k === "upgrade") continue;
+    if (named?.includes(k)) continue;
+    out.push(pair);
+  }
+  out.push(["x-envoy-upstream-service-time", String(elapsedMs)]);
+  return { status: res.status, headers: out, body: res.body, details: "via_upstream", flags: [], upstream: host.address, local: false, attempts: 1 };
+}
+
+function done(r: RouterResponse, host: Host | undefined, attempts: number): RouterResponse {
+  if (host) r.upstream = host.address;
+  r.attempts = attempts;
+  return r;
+}
+
+function failureReply(kind: "connect_failure" | "reset"): RouterResponse {
+  return kind === "connect_failure"
+    ? localReply(503, `${RESET_PREFIX}connection failure`, "upstream_reset_before_response_started{connection_failure}", ["UF"])
+    : localReply(503, `${RESET_PREFIX}connection termination`, "upstream_reset_before_response_started{connection_termination}", ["UC"]);
+}
+
+// A non-negative integer header value in milliseconds (0 disables), or undefined when absent or malformed.
+function millis(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  return /^\d+$/.test(t) ? Number(t) : undefined;
 }

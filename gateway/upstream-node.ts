@@ -1,62 +1,69 @@
-// UpstreamTransport over node:http with one keep-alive agent per endpoint. Node-only.
+// UpstreamTransport over node:http: one keep-alive pool (an http.Agent) per endpoint, capped at the cluster's
+// max_connections, reporting each connection it opens and closes to the target (circuit breakers). Node-only.
 import { Agent, request, type IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { HeaderMap } from "../wasm/host/index.js";
-import type { SocketAddr } from "./bootstrap/types.js";
-import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTransport } from "./upstream.js";
+import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
+
+const BODYLESS_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
+const EMPTY = new Uint8Array(0);
 
 export class NodeUpstreamTransport implements UpstreamTransport {
   private readonly agents = new Map<string, Agent>();
+  private readonly counted = new WeakSet<Socket>();
 
-  private agent(ep: SocketAddr): Agent {
-    const key = `${ep.address}:${ep.port}`;
-    let a = this.agents.get(key);
+  private agent(target: UpstreamTarget): Agent {
+    let a = this.agents.get(target.key);
     if (!a) {
-      a = new Agent({ keepAlive: true, maxSockets: 256 });
-      this.agents.set(key, a);
+      const max = target.pool.maxConnections;
+      a = new Agent({
+        keepAlive: true,
+        maxSockets: max,
+        maxFreeSockets: max,
+        ...(target.pool.idleTimeoutMs !== undefined ? { timeout: target.pool.idleTimeoutMs } : {}),
+      });
+      this.agents.set(target.key, a);
     }
     return a;
   }
 
-  async send(ep: SocketAddr, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
-    try {
-      return await this.once(ep, connectTimeoutMs, req, timeoutMs);
-    } catch (e) {
-      // A pooled connection the upstream closed while idle: the request never reached it, so try a fresh one.
-      if (e instanceof StaleSocketError) return this.once(ep, connectTimeoutMs, req, timeoutMs);
-      throw e;
-    }
-  }
-
-  private once(ep: SocketAddr, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
+  // A reset on a pooled connection is a reset, as in Envoy (no transparent retry that would hide it from the
+  // router's retry policy and outlier detection): retry_on reset covers an upstream closing an idle connection.
+  send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       let settled = false;
       let connected = false;
+      let routeTimer: ReturnType<typeof setTimeout> | undefined;
+      let connectTimer: ReturnType<typeof setTimeout> | undefined;
       const finish = (err: Error | null, res?: UpstreamResponse) => {
         if (settled) return;
         settled = true;
-        clearTimeout(routeTimer);
-        clearTimeout(connectTimer);
+        if (routeTimer !== undefined) clearTimeout(routeTimer);
+        if (connectTimer !== undefined) clearTimeout(connectTimer);
         if (err) {
           cr.destroy();
           reject(err);
         } else resolve(res!);
       };
-      const headers: Array<[string, string]> = req.headers.filter(([k]) => k !== "content-length");
-      if (req.body.length > 0 || !["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"].includes(req.method)) {
-        headers.push(["content-length", String(req.body.length)]);
-      }
+      const flat: string[] = [];
+      for (const [k, v] of req.headers) if (k !== "content-length") flat.push(k, v);
+      if (req.body.length > 0 || !BODYLESS_METHODS.has(req.method)) flat.push("content-length", String(req.body.length));
       const cr = request({
-        host: ep.address,
-        port: ep.port,
+        host: target.address.address,
+        port: target.address.port,
         method: req.method,
         path: req.path,
-        agent: this.agent(ep),
-        headers: headers.flat(),
+        agent: this.agent(target),
+        headers: flat,
         setHost: false,
       });
-      const routeTimer = timeoutMs > 0 ? setTimeout(() => finish(new UpstreamError("timeout", "upstream request timeout")), timeoutMs) : undefined;
-      let connectTimer: ReturnType<typeof setTimeout> | undefined;
-      cr.on("socket", (socket) => {
+      if (timeoutMs > 0) routeTimer = setTimeout(() => finish(new UpstreamError("timeout", "upstream request timeout")), timeoutMs);
+      cr.on("socket", (socket: Socket) => {
+        if (!this.counted.has(socket)) {
+          this.counted.add(socket);
+          target.connectionOpened();
+          socket.once("close", () => target.connectionClosed());
+        }
         if (!socket.connecting) {
           connected = true;
           return;
@@ -66,24 +73,21 @@ export class NodeUpstreamTransport implements UpstreamTransport {
         }
         socket.once("connect", () => {
           connected = true;
-          clearTimeout(connectTimer);
+          if (connectTimer !== undefined) clearTimeout(connectTimer);
         });
       });
       cr.on("error", (e: NodeJS.ErrnoException) => {
-        if (!connected) finish(new UpstreamError("connect_failure", e.message));
-        else if (cr.reusedSocket && e.code === "ECONNRESET" && !gotResponse) finish(new StaleSocketError(e.message));
-        else finish(new UpstreamError("reset", e.message));
+        finish(new UpstreamError(connected ? "reset" : "connect_failure", e.message));
       });
-      let gotResponse = false;
       cr.on("response", (res: IncomingMessage) => {
-        gotResponse = true;
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", (e) => finish(new UpstreamError("reset", e.message)));
         res.on("aborted", () => finish(new UpstreamError("reset", "upstream response aborted")));
         res.on("end", () => {
           if (!res.complete) return finish(new UpstreamError("reset", "upstream response incomplete"));
-          finish(null, { status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body: new Uint8Array(Buffer.concat(chunks)) });
+          const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          finish(null, { status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body });
         });
       });
       cr.end(req.body.length > 0 ? req.body : undefined);
@@ -95,8 +99,6 @@ export class NodeUpstreamTransport implements UpstreamTransport {
     this.agents.clear();
   }
 }
-
-class StaleSocketError extends Error {}
 
 function rawHeaders(raw: string[]): HeaderMap {
   const out: HeaderMap = [];

@@ -17,7 +17,24 @@ export interface UpstreamResponse {
   body: Uint8Array;
 }
 
-/** connect_failure: no connection; reset: connection lost before a complete response; timeout: route timeout. */
+/** Per-endpoint keep-alive pool limits, from the cluster. */
+export interface PoolLimits {
+  maxConnections: number;
+  /** Close idle pooled connections after this long (Envoy's common_http_protocol_options.idle_timeout). */
+  idleTimeoutMs?: number;
+}
+
+/** One endpoint as the transport needs it; the transport reports the connections it opens and closes. */
+export interface UpstreamTarget {
+  readonly address: SocketAddr;
+  /** "address:port": one pool per key. */
+  readonly key: string;
+  readonly pool: PoolLimits;
+  connectionOpened(): void;
+  connectionClosed(): void;
+}
+
+/** connect_failure: no connection; reset: connection lost before a complete response; timeout: the attempt's timeout. */
 export type UpstreamFailureKind = "connect_failure" | "reset" | "timeout";
 
 export class UpstreamError extends Error {
@@ -29,6 +46,6 @@ export class UpstreamError extends Error {
 
 export interface UpstreamTransport {
   /** timeoutMs 0 = no timeout. Rejects with UpstreamError. */
-  send(endpoint: SocketAddr, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse>;
+  send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse>;
   close(): void;
 }

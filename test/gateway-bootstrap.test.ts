@@ -85,7 +85,7 @@ describe("halyard gateway -c: bad bootstraps exit 1 with one line", () => {
 
   it("an unsupported value of a supported field", async () => {
     expect(await cliError("strictdns.yaml", yamlWith((d) => (d.static_resources.clusters[0].type = "STRICT_DNS")))).toMatch(
-      /^halyard gateway: strictdns\.yaml:\d+: static_resources\.clusters\[0\]\.type: "STRICT_DNS" is not supported by halyard gateway \(supported: STATIC\)$/,
+      /^halyard gateway: strictdns\.yaml:\d+: static_resources\.clusters\[0\]\.type: "STRICT_DNS" is not supported by halyard gateway \(supported: STATIC, EDS\)$/,
     );
   });
 
@@ -217,7 +217,7 @@ describe("parseBootstrap (in-process)", () => {
     const hcm = rds.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
     delete hcm.route_config;
     hcm.rds = { route_config_name: "r" };
-    expect(errorOf(rds)).toMatch(/typed_config\.rds: not supported by halyard gateway$/);
+    expect(errorOf(rds)).toMatch(/typed_config\.rds: rds is only supported for listeners received over xDS \(LDS\)$/);
   });
 
   it("reports the line of the offending key in JSON files too", () => {

@@ -2,9 +2,10 @@
 // validation rules and Envoy's config loading require (names, one-of choices, references between objects). Portable.
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { anyUnpack, BytesValueSchema, StringValueSchema, type Any } from "@bufbuild/protobuf/wkt";
-import type { Bootstrap } from "../../gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
+import type { Bootstrap, Bootstrap_DynamicResources } from "../../gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
 import type { Address } from "../../gen/envoy/config/core/v3/address_pb.js";
-import type { Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { Cluster_DiscoveryType, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import type { ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { RouteAction_ClusterNotFoundResponseCode, type Route } from "../../gen/envoy/config/route/v3/route_components_pb.js";
@@ -13,10 +14,11 @@ import {
   type HttpFilter,
 } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { WasmSchema } from "../../gen/envoy/extensions/filters/http/wasm/v3/wasm_pb.js";
+import { accessLog, clusterPolicies, hashPolicy, retryPolicy, weightedClusters } from "./build-policies.js";
 import { problemAt, type FieldPath, type FieldProblem } from "./errors.js";
 import { ROUTER_FILTER_TYPE, WASM_FILTER_TYPE } from "./supported.js";
 import type {
-  ClusterConfig, GatewayConfig, HcmConfig, JsonValue, ListenerConfig, RouteConfig, RouteTableConfig, SocketAddr, WasmFilterConfig,
+  AdsSourceConfig, ClusterConfig, RetryPolicyConfig, GatewayConfig, HcmConfig, JsonValue, ListenerConfig, RouteConfig, RouteTableConfig, SocketAddr, WasmFilterConfig,
 } from "./types.js";
 
 /** Thrown inside build; parse.ts renders it with the file and line. */
@@ -30,16 +32,31 @@ function fail(path: FieldPath, message: string): never {
   throw new ProblemError(problemAt(path, message));
 }
 
+/** code.remote of a wasm filter: fetched from http_uri, checked against sha256. */
+export interface RemoteCodeRef {
+  uri: string;
+  cluster: string;
+  timeoutMs: number;
+  /** Lower-case hex. */
+  sha256: string;
+}
+
 export interface BuildOptions {
   /** Resolves a file name from the bootstrap (wasm code) against the bootstrap's directory. */
   resolvePath(name: string): string;
+  /** xDS only: the route table an HCM names in rds.route_config_name. Without it, rds is rejected. */
+  routes?(name: string, path: FieldPath): RouteTableConfig;
+  /** xDS only: an EDS cluster's endpoints (by service name). Without it, type EDS is rejected. */
+  edsEndpoints?(serviceName: string, path: FieldPath): SocketAddr[];
+  /** xDS only: the local file holding remote wasm code (fetched and verified). Without it, code.remote is rejected. */
+  remoteCode?(ref: RemoteCodeRef, path: FieldPath): string;
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 export function buildConfig(b: Bootstrap, opts: BuildOptions): GatewayConfig {
-  const clusters = (b.staticResources?.clusters ?? []).map((c, i) => buildCluster(c, ["static_resources", "clusters", i]));
+  const clusters = (b.staticResources?.clusters ?? []).map((c, i) => buildCluster(c, ["static_resources", "clusters", i], opts));
   const clusterNames = new Set<string>();
   clusters.forEach((c, i) => {
     if (clusterNames.has(c.name)) fail(["static_resources", "clusters", i, "name"], `duplicate cluster name "${c.name}"`);
@@ -53,7 +70,8 @@ export function buildConfig(b: Bootstrap, opts: BuildOptions): GatewayConfig {
     if (listenerNames.has(l.name)) fail(["static_resources", "listeners", i, "name"], `duplicate listener name "${l.name}"`);
     listenerNames.add(l.name);
   });
-  if (listeners.length === 0) fail(["static_resources"], "at least one listener is required");
+  const ads = b.dynamicResources ? buildAds(b.dynamicResources, ["dynamic_resources"], clusters) : undefined;
+  if (listeners.length === 0 && !ads) fail(["static_resources"], "at least one listener is required (or dynamic_resources with ads_config)");
   return {
     node: {
       id: b.node?.id ?? "",
@@ -63,7 +81,24 @@ export function buildConfig(b: Bootstrap, opts: BuildOptions): GatewayConfig {
     ...(b.admin ? { admin: socketAddr(b.admin.address, ["admin", "address"]) } : {}),
     listeners,
     clusters,
+    ...(ads ? { ads } : {}),
   };
+}
+
+// Envoy's shape: lds_config and cds_config `{ads: {}}` (the rule table allows nothing else), ads_config a GRPC
+// ApiConfigSource with one envoy_grpc service naming a static cluster.
+function buildAds(d: Bootstrap_DynamicResources, path: FieldPath, clusters: ClusterConfig[]): AdsSourceConfig {
+  const ac = d.adsConfig;
+  if (!ac) fail(path, "ads_config is required (lds_config and cds_config come over ADS)");
+  const p = [...path, "ads_config"];
+  if (!d.ldsConfig && !d.cdsConfig) fail(path, "lds_config or cds_config (ads: {}) is required");
+  if (ac.grpcServices.length !== 1) fail([...p, "grpc_services"], "exactly one grpc service is required");
+  const gs = ac.grpcServices[0]!.targetSpecifier;
+  if (gs.case !== "envoyGrpc" || !gs.value.clusterName) fail([...p, "grpc_services", 0, "envoy_grpc", "cluster_name"], "must name a static cluster");
+  const cluster = clusters.find((c) => c.name === gs.value.clusterName);
+  if (!cluster) fail([...p, "grpc_services", 0, "envoy_grpc", "cluster_name"], `unknown cluster "${gs.value.clusterName}" (must be in static_resources.clusters)`);
+  if (cluster.endpoints.length === 0) fail([...p, "grpc_services", 0, "envoy_grpc", "cluster_name"], `cluster "${cluster.name}" has no endpoints`);
+  return { cluster: cluster.name, lds: d.ldsConfig !== undefined, cds: d.cdsConfig !== undefined };
 }
 
 function socketAddr(a: Address | undefined, path: FieldPath): SocketAddr {
@@ -79,20 +114,43 @@ function durationMs(d: Duration | undefined, fallback: number): number {
   return d ? Number(d.seconds) * 1000 + Math.round(d.nanos / 1e6) : fallback;
 }
 
-function buildCluster(c: Cluster, path: FieldPath): ClusterConfig {
-  if (!c.name) fail([...path, "name"], "must not be empty");
+/** The endpoints of a load assignment (a cluster's load_assignment, or an EDS ClusterLoadAssignment). */
+export function buildEndpoints(cla: ClusterLoadAssignment | undefined, path: FieldPath): SocketAddr[] {
   const endpoints: SocketAddr[] = [];
-  (c.loadAssignment?.endpoints ?? []).forEach((loc, i) =>
+  (cla?.endpoints ?? []).forEach((loc, i) =>
     loc.lbEndpoints.forEach((lb, j) => {
-      const p = [...path, "load_assignment", "endpoints", i, "lb_endpoints", j];
+      const p = [...path, "endpoints", i, "lb_endpoints", j];
       if (lb.hostIdentifier.case !== "endpoint") fail(p, "endpoint is required");
       endpoints.push(socketAddr(lb.hostIdentifier.value.address, [...p, "endpoint", "address"]));
     }),
   );
-  return { name: c.name, connectTimeoutMs: durationMs(c.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS), endpoints };
+  return endpoints;
 }
 
-function buildListener(l: Listener, path: FieldPath, clusters: Set<string>, opts: BuildOptions): ListenerConfig {
+/** The EDS service name of a cluster of type EDS (service_name, else the cluster's name); undefined otherwise. */
+export function edsServiceName(c: Cluster): string | undefined {
+  if (c.clusterDiscoveryType.case !== "type" || c.clusterDiscoveryType.value !== Cluster_DiscoveryType.EDS) return undefined;
+  return c.edsClusterConfig?.serviceName || c.name;
+}
+
+export function buildCluster(c: Cluster, path: FieldPath, opts: BuildOptions): ClusterConfig {
+  if (!c.name) fail([...path, "name"], "must not be empty");
+  const eds = edsServiceName(c);
+  let endpoints: SocketAddr[];
+  if (eds !== undefined) {
+    if (!opts.edsEndpoints) fail([...path, "type"], "EDS is only supported for clusters received over xDS (CDS)");
+    if (c.loadAssignment) fail([...path, "load_assignment"], "an EDS cluster gets its endpoints from EDS, not load_assignment");
+    if (!c.edsClusterConfig?.edsConfig) fail([...path, "eds_cluster_config", "eds_config"], "is required (ads: {})");
+    endpoints = opts.edsEndpoints(eds, [...path, "eds_cluster_config"]);
+  } else {
+    if (c.edsClusterConfig) fail([...path, "eds_cluster_config"], "only allowed with type EDS");
+    endpoints = buildEndpoints(c.loadAssignment, [...path, "load_assignment"]);
+  }
+  return { name: c.name, connectTimeoutMs: durationMs(c.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS), endpoints, ...clusterPolicies(c, path) };
+}
+
+/** `clusters`: the known cluster names inline route configs are validated against. */
+export function buildListener(l: Listener, path: FieldPath, clusters: Set<string>, opts: BuildOptions): ListenerConfig {
   const index = path[path.length - 1];
   const address = socketAddr(l.address, [...path, "address"]);
   if (l.filterChains.length !== 1) fail([...path, "filter_chains"], "exactly one filter chain is supported by halyard gateway");
@@ -113,7 +171,8 @@ function buildHcm(any: Any, path: FieldPath, clusters: Set<string>, opts: BuildO
   const hcm = anyUnpack(any, HttpConnectionManagerSchema);
   if (!hcm) fail(path, "expected an HttpConnectionManager");
   if (!hcm.statPrefix) fail([...path, "stat_prefix"], "must not be empty");
-  if (hcm.routeSpecifier.case !== "routeConfig") fail(path, "route_config is required (rds and scoped routes are not supported by halyard gateway)");
+  const rs = hcm.routeSpecifier;
+  if (rs.case !== "routeConfig" && rs.case !== "rds") fail(path, "route_config or rds is required (scoped routes are not supported by halyard gateway)");
   const filters = hcm.httpFilters;
   const last = filters.length - 1;
   if (last < 0 || !isRouter(filters[last]!)) {
@@ -126,10 +185,18 @@ function buildHcm(any: Any, path: FieldPath, clusters: Set<string>, opts: BuildO
   });
   return {
     statPrefix: hcm.statPrefix,
-    routeConfig: buildRoutes(hcm.routeSpecifier.value, [...path, "route_config"], clusters),
+    routeConfig: rs.case === "routeConfig" ? buildRoutes(rs.value, [...path, "route_config"], clusters) : rdsRoutes(rs.value.routeConfigName, rs.value.configSource !== undefined, [...path, "rds"], opts),
     httpFilters,
     useRemoteAddress: hcm.useRemoteAddress ?? false,
+    ...(hcm.accessLog.length > 0 ? { accessLogs: hcm.accessLog.map((l, i) => accessLog(l, [...path, "access_log", i])) } : {}),
   };
+}
+
+function rdsRoutes(name: string, hasSource: boolean, path: FieldPath, opts: BuildOptions): RouteTableConfig {
+  if (!opts.routes) fail(path, "rds is only supported for listeners received over xDS (LDS)");
+  if (!hasSource) fail([...path, "config_source"], "is required (ads: {})");
+  if (!name) fail([...path, "route_config_name"], "must not be empty");
+  return opts.routes(name, [...path, "route_config_name"]);
 }
 
 function typeOf(hf: HttpFilter): string | undefined {
@@ -164,8 +231,22 @@ function buildWasmFilter(hf: HttpFilter, path: FieldPath, opts: BuildOptions): W
   const vmPath = [...cPath, "vm_config"];
   if (!vm.runtime) fail([...vmPath, "runtime"], "must not be empty (e.g. envoy.wasm.runtime.v8)");
   const code = vm.code?.specifier;
-  if (code?.case !== "local" || code.value.specifier.case !== "filename" || !code.value.specifier.value) {
-    fail([...vmPath, "code"], "local.filename is required");
+  let codePath: string;
+  let codeField: FieldPath;
+  if (code?.case === "remote") {
+    const r = code.value;
+    codeField = [...vmPath, "code", "remote"];
+    if (!opts.remoteCode) fail(codeField, "remote code is only supported for listeners received over xDS (LDS); use local.filename");
+    if (!r.httpUri?.uri) fail([...codeField, "http_uri", "uri"], "must not be empty");
+    if (!/^[0-9a-fA-F]{64}$/.test(r.sha256)) fail([...codeField, "sha256"], "must be the SHA-256 of the module (64 hex digits)");
+    const ref = { uri: r.httpUri.uri, cluster: r.httpUri.httpUpstreamType.value ?? "", timeoutMs: durationMs(r.httpUri.timeout, 1000), sha256: r.sha256.toLowerCase() };
+    codePath = opts.remoteCode(ref, codeField);
+  } else {
+    if (code?.case !== "local" || code.value.specifier.case !== "filename" || !code.value.specifier.value) {
+      fail([...vmPath, "code"], "local.filename or remote (http_uri, sha256) is required");
+    }
+    codePath = opts.resolvePath(code.value.specifier.value);
+    codeField = [...vmPath, "code", "local", "filename"];
   }
   return {
     filterName: hf.name,
@@ -173,8 +254,8 @@ function buildWasmFilter(hf: HttpFilter, path: FieldPath, opts: BuildOptions): W
     rootId: cfg.rootId,
     vmId: vm.vmId,
     runtime: vm.runtime,
-    codePath: opts.resolvePath(code.value.specifier.value),
-    codeField: [...vmPath, "code", "local", "filename"],
+    codePath,
+    codeField,
     configuration: anyBytes(cfg.configuration, [...cPath, "configuration"]),
     vmConfiguration: anyBytes(vm.configuration, [...vmPath, "configuration"]),
     failOpen: cfg.failOpen,
@@ -187,7 +268,8 @@ const NOT_FOUND_STATUS: Record<number, number> = {
   [RouteAction_ClusterNotFoundResponseCode.INTERNAL_SERVER_ERROR]: 500,
 };
 
-function buildRoutes(rc: RouteConfiguration, path: FieldPath, clusters: Set<string>): RouteTableConfig {
+/** `clusters` undefined: no check of cluster references (Envoy's validate_clusters is off for RDS). */
+export function buildRoutes(rc: RouteConfiguration, path: FieldPath, clusters: Set<string> | undefined): RouteTableConfig {
   const seenDomains = new Map<string, string>();
   const virtualHosts = rc.virtualHosts.map((vh, i) => {
     const p = [...path, "virtual_hosts", i];
@@ -200,12 +282,19 @@ function buildRoutes(rc: RouteConfiguration, path: FieldPath, clusters: Set<stri
       if (other !== undefined) fail([...p, "domains", j], `domain "${d}" is already used by virtual host "${other}" (domains must be unique)`);
       seenDomains.set(key, vh.name);
     });
-    return { name: vh.name, domains: vh.domains, routes: vh.routes.map((r, j) => buildRoute(r, [...p, "routes", j], clusters)) };
+    const vhRetry = vh.retryPolicy ? retryPolicy(vh.retryPolicy, [...p, "retry_policy"]) : undefined;
+    return {
+      name: vh.name,
+      domains: vh.domains,
+      routes: vh.routes.map((r, j) => buildRoute(r, [...p, "routes", j], clusters, vhRetry)),
+      ...(vh.includeRequestAttemptCount ? { includeAttemptCount: true } : {}),
+      ...(vh.includeAttemptCountInResponse ? { includeAttemptCountInResponse: true } : {}),
+    };
   });
   return { name: rc.name, virtualHosts };
 }
 
-function buildRoute(r: Route, path: FieldPath, clusters: Set<string>): RouteConfig {
+function buildRoute(r: Route, path: FieldPath, clusters: Set<string> | undefined, vhostRetry?: RetryPolicyConfig): RouteConfig {
   const m = r.match;
   if (!m) fail([...path, "match"], "is required");
   const spec = m.pathSpecifier;
@@ -214,17 +303,29 @@ function buildRoute(r: Route, path: FieldPath, clusters: Set<string>): RouteConf
   const a = r.action.value;
   const aPath = [...path, "route"];
   const cs = a.clusterSpecifier;
-  if (cs.case !== "cluster" && cs.case !== "clusterHeader") fail(aPath, "one of cluster or cluster_header is required");
-  if (!cs.value) fail([...aPath, cs.case === "cluster" ? "cluster" : "cluster_header"], "must not be empty");
+  if (cs.case !== "cluster" && cs.case !== "clusterHeader" && cs.case !== "weightedClusters") {
+    fail(aPath, "one of cluster, cluster_header or weighted_clusters is required");
+  }
+  if (cs.case !== "weightedClusters" && !cs.value) fail([...aPath, cs.case === "cluster" ? "cluster" : "cluster_header"], "must not be empty");
   // Envoy's validate_clusters (on by default for static route configs) rejects references to unknown clusters.
-  if (cs.case === "cluster" && !clusters.has(cs.value)) fail([...aPath, "cluster"], `unknown cluster "${cs.value}"`);
+  if (cs.case === "cluster" && clusters && !clusters.has(cs.value)) fail([...aPath, "cluster"], `unknown cluster "${cs.value}"`);
+  const target =
+    cs.case === "cluster"
+      ? { cluster: cs.value }
+      : cs.case === "clusterHeader"
+        ? { clusterHeader: cs.value.toLowerCase() }
+        : { weightedClusters: weightedClusters(cs.value, [...aPath, "weighted_clusters"], clusters) };
+  const retry = a.retryPolicy ? retryPolicy(a.retryPolicy, [...aPath, "retry_policy"]) : vhostRetry;
+  const hash = a.hashPolicy.map((h, i) => hashPolicy(h, [...aPath, "hash_policy", i]));
   return {
     name: r.name,
     match: { kind: spec.case, value: spec.value, caseSensitive: m.caseSensitive ?? true },
     action: {
-      ...(cs.case === "cluster" ? { cluster: cs.value } : { clusterHeader: cs.value.toLowerCase() }),
+      ...target,
       timeoutMs: durationMs(a.timeout, DEFAULT_ROUTE_TIMEOUT_MS),
       clusterNotFoundStatus: NOT_FOUND_STATUS[a.clusterNotFoundResponseCode] ?? 503,
+      ...(retry ? { retryPolicy: retry } : {}),
+      ...(hash.length > 0 ? { hashPolicy: hash } : {}),
     },
   };
 }

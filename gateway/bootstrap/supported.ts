@@ -10,6 +10,10 @@ type Rule = true | ((value: unknown) => string | undefined);
 export const HCM_TYPE = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 export const WASM_FILTER_TYPE = "envoy.extensions.filters.http.wasm.v3.Wasm";
 export const ROUTER_FILTER_TYPE = "envoy.extensions.filters.http.router.v3.Router";
+export const STDOUT_LOG_TYPE = "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
+export const STDERR_LOG_TYPE = "envoy.extensions.access_loggers.stream.v3.StderrAccessLog";
+export const FILE_LOG_TYPE = "envoy.extensions.access_loggers.file.v3.FileAccessLog";
+export const PREVIOUS_HOSTS_TYPE = "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
 const STRING_OR_BYTES = ["google.protobuf.StringValue", "google.protobuf.BytesValue"];
 
 const anyOf = (...types: string[]): Rule => (v) => {
@@ -22,7 +26,19 @@ const enumOf = (...allowed: Array<[string, number]>): Rule => (v) =>
   allowed.some(([n, i]) => v === n || v === i) ? undefined : `${JSON.stringify(v)} is not supported by halyard gateway (supported: ${allowed.map(([n]) => n).join(", ")})`;
 
 const SUPPORTED: Record<string, Record<string, Rule>> = {
-  "envoy.config.bootstrap.v3.Bootstrap": { node: true, admin: true, static_resources: true },
+  "envoy.config.bootstrap.v3.Bootstrap": { node: true, admin: true, static_resources: true, dynamic_resources: true },
+  "envoy.config.bootstrap.v3.Bootstrap.DynamicResources": { lds_config: true, cds_config: true, ads_config: true },
+  "envoy.config.core.v3.ApiConfigSource": {
+    api_type: enumOf(["GRPC", 2]),
+    transport_api_version: enumOf(["V3", 2]),
+    grpc_services: true,
+    set_node_on_first_message_only: true,
+  },
+  "envoy.config.core.v3.GrpcService": { envoy_grpc: true },
+  "envoy.config.core.v3.GrpcService.EnvoyGrpc": { cluster_name: true },
+  // xDS references (RDS, EDS, LDS/CDS in the bootstrap): only over the ADS stream.
+  "envoy.config.core.v3.ConfigSource": { ads: true, resource_api_version: enumOf(["V3", 2]) },
+  "envoy.config.core.v3.AggregatedConfigSource": {},
   "envoy.config.bootstrap.v3.Bootstrap.StaticResources": { listeners: true, clusters: true },
   "envoy.config.bootstrap.v3.Admin": { address: true },
   "envoy.config.core.v3.Node": { id: true, cluster: true, metadata: true },
@@ -36,9 +52,15 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     stat_prefix: true,
     codec_type: enumOf(["AUTO", 0], ["HTTP1", 1]),
     route_config: true,
+    rds: true,
     http_filters: true,
     use_remote_address: true,
+    access_log: true,
   },
+  "envoy.config.accesslog.v3.AccessLog": { name: true, typed_config: anyOf(STDOUT_LOG_TYPE, STDERR_LOG_TYPE, FILE_LOG_TYPE) },
+  [STDOUT_LOG_TYPE]: {},
+  [STDERR_LOG_TYPE]: {},
+  [FILE_LOG_TYPE]: { path: true },
   "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter": {
     name: true,
     typed_config: anyOf(WASM_FILTER_TYPE, ROUTER_FILTER_TYPE),
@@ -53,30 +75,105 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     fail_open: true,
   },
   "envoy.extensions.wasm.v3.VmConfig": { vm_id: true, runtime: true, code: true, configuration: anyOf(...STRING_OR_BYTES) },
-  "envoy.config.core.v3.AsyncDataSource": { local: true },
+  "envoy.extensions.filters.network.http_connection_manager.v3.Rds": { config_source: true, route_config_name: true },
+  "envoy.config.core.v3.AsyncDataSource": { local: true, remote: true },
+  "envoy.config.core.v3.RemoteDataSource": { http_uri: true, sha256: true },
+  "envoy.config.core.v3.HttpUri": { uri: true, cluster: true, timeout: true },
   "envoy.config.core.v3.DataSource": { filename: true },
 
   "envoy.config.route.v3.RouteConfiguration": { name: true, virtual_hosts: true },
-  "envoy.config.route.v3.VirtualHost": { name: true, domains: true, routes: true },
+  "envoy.config.route.v3.VirtualHost": {
+    name: true,
+    domains: true,
+    routes: true,
+    retry_policy: true,
+    include_request_attempt_count: true,
+    include_attempt_count_in_response: true,
+  },
   "envoy.config.route.v3.Route": { name: true, match: true, route: true },
   "envoy.config.route.v3.RouteMatch": { prefix: true, path: true, case_sensitive: true },
   "envoy.config.route.v3.RouteAction": {
     cluster: true,
     cluster_header: true,
+    weighted_clusters: true,
     timeout: true,
     cluster_not_found_response_code: true,
+    retry_policy: true,
+    hash_policy: true,
   },
+  "envoy.config.route.v3.WeightedCluster": { clusters: true, total_weight: true },
+  "envoy.config.route.v3.WeightedCluster.ClusterWeight": { name: true, weight: true },
+  "envoy.config.route.v3.RetryPolicy": {
+    retry_on: true,
+    num_retries: true,
+    per_try_timeout: true,
+    retriable_status_codes: true,
+    retry_host_predicate: true,
+    host_selection_retry_max_attempts: true,
+    retry_back_off: true,
+  },
+  "envoy.config.route.v3.RetryPolicy.RetryHostPredicate": { name: true, typed_config: anyOf(PREVIOUS_HOSTS_TYPE) },
+  [PREVIOUS_HOSTS_TYPE]: {},
+  "envoy.config.route.v3.RetryPolicy.RetryBackOff": { base_interval: true, max_interval: true },
+  "envoy.config.route.v3.RouteAction.HashPolicy": { header: true, cookie: true, connection_properties: true, query_parameter: true, terminal: true },
+  "envoy.config.route.v3.RouteAction.HashPolicy.Header": { header_name: true },
+  "envoy.config.route.v3.RouteAction.HashPolicy.Cookie": { name: true, ttl: true, path: true },
+  "envoy.config.route.v3.RouteAction.HashPolicy.ConnectionProperties": { source_ip: true },
+  "envoy.config.route.v3.RouteAction.HashPolicy.QueryParameter": { name: true },
 
   "envoy.config.cluster.v3.Cluster": {
     name: true,
-    type: enumOf(["STATIC", 0]),
+    type: enumOf(["STATIC", 0], ["EDS", 3]),
+    eds_cluster_config: true,
     connect_timeout: true,
-    lb_policy: enumOf(["ROUND_ROBIN", 0]),
+    lb_policy: enumOf(["ROUND_ROBIN", 0], ["LEAST_REQUEST", 1], ["RING_HASH", 2], ["RANDOM", 3], ["MAGLEV", 5]),
+    least_request_lb_config: true,
+    ring_hash_lb_config: true,
+    maglev_lb_config: true,
     load_assignment: true,
+    circuit_breakers: true,
+    outlier_detection: true,
+    common_lb_config: true,
+    common_http_protocol_options: true,
+  },
+  "envoy.config.cluster.v3.Cluster.LeastRequestLbConfig": { choice_count: true },
+  "envoy.config.cluster.v3.Cluster.RingHashLbConfig": { minimum_ring_size: true, maximum_ring_size: true, hash_function: enumOf(["XX_HASH", 0]) },
+  "envoy.config.cluster.v3.Cluster.MaglevLbConfig": { table_size: true },
+  "envoy.config.cluster.v3.Cluster.CommonLbConfig": { healthy_panic_threshold: true },
+  "envoy.type.v3.Percent": { value: true },
+  "envoy.config.core.v3.HttpProtocolOptions": { idle_timeout: true },
+  "envoy.config.cluster.v3.CircuitBreakers": { thresholds: true },
+  "envoy.config.cluster.v3.CircuitBreakers.Thresholds": {
+    priority: enumOf(["DEFAULT", 0]),
+    max_connections: true,
+    max_pending_requests: true,
+    max_requests: true,
+    max_retries: true,
+  },
+  "envoy.config.cluster.v3.OutlierDetection": {
+    consecutive_5xx: true,
+    consecutive_gateway_failure: true,
+    enforcing_consecutive_5xx: true,
+    enforcing_consecutive_gateway_failure: true,
+    interval: true,
+    base_ejection_time: true,
+    max_ejection_time: true,
+    max_ejection_percent: true,
+    always_eject_one_host: true,
+    // Success-rate and failure-percentage ejection are not implemented: only switching them off is accepted.
+    enforcing_success_rate: (v) => (v === 0 ? undefined : "only 0 is supported by halyard gateway (success-rate ejection is not implemented)"),
+    enforcing_failure_percentage: (v) => (v === 0 ? undefined : "only 0 is supported by halyard gateway (failure-percentage ejection is not implemented)"),
   },
   "envoy.config.endpoint.v3.ClusterLoadAssignment": { cluster_name: true, endpoints: true },
-  "envoy.config.endpoint.v3.LocalityLbEndpoints": { lb_endpoints: true },
-  "envoy.config.endpoint.v3.LbEndpoint": { endpoint: true },
+  "envoy.config.cluster.v3.Cluster.EdsClusterConfig": { eds_config: true, service_name: true },
+  // Locality weights only matter with locality_weighted_lb_config (not supported), as in Envoy.
+  "envoy.config.endpoint.v3.LocalityLbEndpoints": { lb_endpoints: true, locality: true, load_balancing_weight: true },
+  "envoy.config.core.v3.Locality": { region: true, zone: true, sub_zone: true },
+  "envoy.config.endpoint.v3.LbEndpoint": {
+    endpoint: true,
+    health_status: enumOf(["UNKNOWN", 0], ["HEALTHY", 1]),
+    load_balancing_weight: (v) => (v === 1 ? undefined : `${JSON.stringify(v)}: endpoint weights other than 1 are not supported by halyard gateway`),
+  },
   "envoy.config.endpoint.v3.Endpoint": { address: true },
 };
 

@@ -36,13 +36,46 @@ export interface RouteMatchConfig {
   caseSensitive: boolean;
 }
 
+export interface WeightedClusterConfig {
+  clusters: Array<{ name: string; weight: number }>;
+  /** Sum of the weights (or the configured total_weight, which must equal it). */
+  totalWeight: number;
+}
+
+/** Bits of Envoy's retry_on conditions; see gateway/retry-policy.ts. */
+export type RetryOnBits = number;
+
+export interface RetryPolicyConfig {
+  retryOn: RetryOnBits;
+  numRetries: number;
+  /** 0: no per-try timeout. */
+  perTryTimeoutMs: number;
+  retriableStatusCodes: number[];
+  /** envoy.retry_host_predicates.previous_hosts configured. */
+  previousHosts: boolean;
+  hostSelectionMaxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export type HashPolicyConfig = { terminal: boolean } & (
+  | { kind: "header"; name: string }
+  | { kind: "cookie"; name: string; ttlSeconds?: number; path: string }
+  | { kind: "source_ip" }
+  | { kind: "query_parameter"; name: string }
+);
+
 export interface RouteActionConfig {
-  /** Exactly one of cluster / clusterHeader is set. */
+  /** Exactly one of cluster / clusterHeader / weightedClusters is set. */
   cluster?: string;
   clusterHeader?: string;
+  weightedClusters?: WeightedClusterConfig;
   /** 0 disables the timeout (Envoy's default is 15 s). */
   timeoutMs: number;
   clusterNotFoundStatus: number;
+  /** The route's retry_policy, else the virtual host's. */
+  retryPolicy?: RetryPolicyConfig;
+  hashPolicy?: HashPolicyConfig[];
 }
 
 export interface RouteConfig {
@@ -55,6 +88,9 @@ export interface VirtualHostConfig {
   name: string;
   domains: string[];
   routes: RouteConfig[];
+  /** include_request_attempt_count / include_attempt_count_in_response. */
+  includeAttemptCount?: boolean;
+  includeAttemptCountInResponse?: boolean;
 }
 
 export interface RouteTableConfig {
@@ -68,7 +104,11 @@ export interface HcmConfig {
   /** The wasm filters in order; the router is always last and implicit. */
   httpFilters: WasmFilterConfig[];
   useRemoteAddress: boolean;
+  accessLogs?: AccessLogConfig[];
 }
+
+/** Envoy's default text format to stdout/stderr or a file. */
+export type AccessLogConfig = { kind: "stdout" } | { kind: "stderr" } | { kind: "file"; path: string };
 
 export interface ListenerConfig {
   name: string;
@@ -76,10 +116,53 @@ export interface ListenerConfig {
   hcm: HcmConfig;
 }
 
+export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
+
+export interface CircuitBreakerConfig {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+}
+
+export interface OutlierDetectionConfig {
+  consecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  /** Percent chance (0-100) that a detected outlier is really ejected. */
+  enforcingConsecutive5xx: number;
+  enforcingConsecutiveGatewayFailure: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  alwaysEjectOneHost: boolean;
+}
+
 export interface ClusterConfig {
   name: string;
   connectTimeoutMs: number;
   endpoints: SocketAddr[];
+  /** Defaults: ROUND_ROBIN, Envoy's default thresholds, no outlier detection, 50% panic threshold. */
+  lbPolicy?: LbPolicy;
+  /** LEAST_REQUEST choice_count (default 2). */
+  choiceCount?: number;
+  /** RING_HASH minimum_ring_size / maximum_ring_size. */
+  ringSize?: { min: number; max: number };
+  /** MAGLEV table_size (prime). */
+  maglevTableSize?: number;
+  circuitBreakers?: CircuitBreakerConfig;
+  outlierDetection?: OutlierDetectionConfig;
+  healthyPanicThreshold?: number;
+  /** Upstream keep-alive pool limits (common_http_protocol_options). */
+  idleTimeoutMs?: number;
+  maxRequestsPerConnection?: number;
+}
+
+/** dynamic_resources: listeners (lds) and clusters (cds) over one ADS stream to a static cluster's endpoint. */
+export interface AdsSourceConfig {
+  cluster: string;
+  lds: boolean;
+  cds: boolean;
 }
 
 export interface GatewayConfig {
@@ -87,4 +170,5 @@ export interface GatewayConfig {
   admin?: SocketAddr;
   listeners: ListenerConfig[];
   clusters: ClusterConfig[];
+  ads?: AdsSourceConfig;
 }
