@@ -1,0 +1,138 @@
+// Destinations as Envoy clusters: `outbound|<port>|<subset>|<fqdn>`, with the DestinationRule that defines the
+// subset (missing subsets still name a cluster, as Istio does: Envoy then answers 503 NC; a warning says why).
+import type { FieldPath } from "../config/errors.js";
+import type { Destination, DestinationRule, VirtualService } from "../config/types.js";
+import { isVisibleFrom, wildcardCovers } from "../registry/hosts.js";
+import type { IssueCollector } from "../registry/issues.js";
+import { selectorMatches } from "../registry/labels.js";
+import type { ServiceRegistry } from "../registry/registry.js";
+import type { RegistryService } from "../registry/types.js";
+import type { Proxy } from "./proxy.js";
+
+export const PASSTHROUGH_CLUSTER = "PassthroughCluster";
+
+/** A cluster the routes reference, with what CDS needs to build it. */
+export interface ClusterRef {
+  name: string;
+  /** Service FQDN ("" for PassthroughCluster). */
+  host: string;
+  port: number;
+  subset: string;
+  /** The subset's labels from its DestinationRule; {} without a subset; undefined when the subset is not defined. */
+  subsetLabels: Record<string, string> | undefined;
+  /** `ns/name` of the DestinationRule that applies to the host, if any. */
+  destinationRule?: string;
+  /** Whether the host is a service in the registry visible to the proxy. */
+  serviceFound: boolean;
+}
+
+export function clusterName(port: number, subset: string, fqdn: string): string {
+  return `outbound|${port}|${subset}|${fqdn}`;
+}
+
+/** The host part of an `outbound|port|subset|host` cluster name, or undefined for other clusters. */
+export function clusterHost(cluster: string): string | undefined {
+  const parts = cluster.split("|");
+  return parts.length === 4 && parts[0] === "outbound" ? parts[3] : undefined;
+}
+
+/** Resolves destinations for one proxy and records the clusters they name. */
+export class ClusterResolver {
+  readonly #clusters = new Map<string, ClusterRef>();
+  readonly #warned = new Set<string>();
+
+  constructor(
+    private readonly registry: ServiceRegistry,
+    private readonly destinationRules: readonly DestinationRule[],
+    private readonly proxy: Proxy,
+    private readonly issues: IssueCollector,
+  ) {}
+
+  /** Clusters named so far, in the order first referenced. */
+  get clusters(): ClusterRef[] {
+    return [...this.#clusters.values()];
+  }
+
+  /** The visible service with exactly this host name (Istio looks destinations up by name, not by wildcard). */
+  service(fqdn: string): RegistryService | undefined {
+    return this.registry.services.find((s) => s.hostname === fqdn && isVisibleFrom(s.exportTo, s.namespace, this.proxy.namespace));
+  }
+
+  /**
+   * The cluster for `dest`, written in `vs` at `path`, for a listener on `listenerPort`: the port is the
+   * destination's, else the service's only port, else the listener's.
+   */
+  resolve(dest: Destination, vs: VirtualService, path: FieldPath, listenerPort: number): string {
+    const fqdn = this.registry.resolveHost(dest.host, vs.metadata.namespace);
+    const service = this.service(fqdn);
+    const port = dest.port?.number ?? (service && service.ports.length === 1 ? service.ports[0]!.number : listenerPort);
+    const subset = dest.subset ?? "";
+    const name = clusterName(port, subset, fqdn);
+    if (!this.#clusters.has(name)) this.#clusters.set(name, this.#describe(name, fqdn, port, subset, !!service));
+    const ref = this.#clusters.get(name)!;
+    if (!service) this.#warnOnce(vs, [...path, "host"], `host ${fqdn} is not a service visible from namespace ${this.proxy.namespace}: cluster ${name} has no endpoints (Envoy answers 503)`);
+    else if (subset && !ref.subsetLabels) {
+      const why = ref.destinationRule ? `DestinationRule ${ref.destinationRule} has no subset "${subset}"` : `no DestinationRule for ${fqdn} defines subset "${subset}"`;
+      this.#warnOnce(vs, [...path, "subset"], `${why}: cluster ${name} does not exist (Istio answers 503 NC)`);
+    }
+    return name;
+  }
+
+  /** The default route's cluster for a service port. */
+  defaultCluster(service: RegistryService, port: number): string {
+    const name = clusterName(port, "", service.hostname);
+    if (!this.#clusters.has(name)) this.#clusters.set(name, this.#describe(name, service.hostname, port, "", true));
+    return name;
+  }
+
+  passthrough(): string {
+    if (!this.#clusters.has(PASSTHROUGH_CLUSTER)) {
+      this.#clusters.set(PASSTHROUGH_CLUSTER, { name: PASSTHROUGH_CLUSTER, host: "", port: 0, subset: "", subsetLabels: {}, serviceFound: false });
+    }
+    return PASSTHROUGH_CLUSTER;
+  }
+
+  #describe(name: string, host: string, port: number, subset: string, serviceFound: boolean): ClusterRef {
+    const dr = this.destinationRuleFor(host);
+    const defined = subset === "" ? undefined : dr?.spec.subsets?.find((s) => s.name === subset);
+    return {
+      name,
+      host,
+      port,
+      subset,
+      subsetLabels: subset === "" ? {} : defined ? { ...defined.labels } : undefined,
+      ...(dr ? { destinationRule: `${dr.metadata.namespace}/${dr.metadata.name}` } : {}),
+      serviceFound,
+    };
+  }
+
+  #warnOnce(vs: VirtualService, path: FieldPath, message: string): void {
+    const key = `${vs.metadata.namespace}/${vs.metadata.name}|${path.join(".")}|${message}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.issues.add(vs, path, message);
+  }
+
+  /**
+   * The DestinationRule for `host` as the proxy sees it: exported to the proxy's namespace (one with a
+   * workloadSelector only for the workloads it selects in its own namespace); the proxy's namespace first, then
+   * the service's, then any; an exact host before the most specific wildcard.
+   */
+  destinationRuleFor(host: string): DestinationRule | undefined {
+    const service = this.service(host);
+    let best: { dr: DestinationRule; score: number } | undefined;
+    for (const dr of this.destinationRules) {
+      const ns = dr.metadata.namespace;
+      if (!isVisibleFrom(dr.spec.exportTo ?? [], ns, this.proxy.namespace)) continue;
+      const selector = dr.spec.workloadSelector?.matchLabels;
+      if (selector && (ns !== this.proxy.namespace || !selectorMatches(selector, this.proxy.labels))) continue;
+      const drHost = this.registry.resolveHost(dr.spec.host, ns);
+      const specificity = drHost === host ? 10_000 : wildcardCovers(drHost, host) ? drHost.length : -1;
+      if (specificity < 0) continue;
+      const place = ns === this.proxy.namespace ? 3 : service && ns === service.namespace ? 2 : 1;
+      const score = place * 100_000 + specificity;
+      if (!best || score > best.score) best = { dr, score };
+    }
+    return best?.dr;
+  }
+}

@@ -1,0 +1,244 @@
+// Istio traffic config (VirtualService + DestinationRule + Gateway + the service registry) as the route engine's
+// configuration for one proxy, one config per listener port (engine/route/CONFIG.md), plus the clusters the
+// routes name. Sidecars get a virtual host per service port (its VirtualService's routes, else a default route)
+// and Istio's catch-all passthrough; gateway proxies get the hosts their servers and VirtualServices agree on.
+import type { ConfigSet } from "../config/config-set.js";
+import type { ConfigError } from "../config/errors.js";
+import type { Gateway, Server, VirtualService } from "../config/types.js";
+import { hostsOverlap, isVisibleFrom } from "../registry/hosts.js";
+import { IssueCollector } from "../registry/issues.js";
+import { buildRegistry, type ServiceRegistry } from "../registry/registry.js";
+import type { Protocol, RegistryService } from "../registry/types.js";
+import { expandDelegates, type SourcedRoute } from "./delegate.js";
+import { ClusterResolver, type ClusterRef } from "./destinations.js";
+import { intersectHosts, serverHostsFor, sidecarServiceDomains } from "./domains.js";
+import type { EngineRoute, EngineRouteConfig, EngineVirtualHost } from "./engine-config.js";
+import { translateHttpRoute, type RouteContext } from "./http-route.js";
+import { gatewayKey, type GatewayProxy, type Proxy, type SidecarProxy } from "./proxy.js";
+import { proxyGatewayNames, virtualServicesFor } from "./selection.js";
+
+export interface PortRouteConfig {
+  /** Listener port the config serves (sidecar: the service port; gateway: the server port). */
+  port: number;
+  /** RDS name as Istio names it: `<port>` for sidecars, `http.<port>` for gateways. */
+  name: string;
+  config: EngineRouteConfig;
+}
+
+export interface RouteTranslation {
+  proxy: Proxy;
+  /** One per listener port, by port. */
+  routeConfigs: PortRouteConfig[];
+  /** Every cluster a route, mirror or default route names, in first-reference order. */
+  clusters: ClusterRef[];
+  /** Config that translates but will not behave as written (missing subsets, unknown hosts, dropped fields). */
+  warnings: ConfigError[];
+}
+
+export interface TranslateOptions {
+  /** The registry built from the same config (built here when omitted). */
+  registry?: ServiceRegistry;
+}
+
+export function translateRoutes(config: ConfigSet, proxy: Proxy, options: TranslateOptions = {}): RouteTranslation {
+  const registry = options.registry ?? buildRegistry(config);
+  const issues = new IssueCollector(config);
+  const clusters = new ClusterResolver(registry, config.destinationRules, proxy, issues);
+  const base = { config, registry, issues, clusters };
+  const byPort = proxy.kind === "sidecar" ? sidecarRoutes(base, proxy) : gatewayRoutes(base, proxy);
+  const routeConfigs = [...byPort.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([port, config]) => ({ port, name: proxy.kind === "sidecar" ? String(port) : `http.${port}`, config }));
+  return { proxy, routeConfigs, clusters: clusters.clusters, warnings: issues.list };
+}
+
+/** The route config of one listener port, if the proxy has one. */
+export function routeConfigForPort(translation: RouteTranslation, port: number): EngineRouteConfig | undefined {
+  return translation.routeConfigs.find((c) => c.port === port)?.config;
+}
+
+interface Base {
+  config: ConfigSet;
+  registry: ServiceRegistry;
+  issues: IssueCollector;
+  clusters: ClusterResolver;
+}
+
+/** Routes of one VirtualService for one listener port, stopping after a catch-all as Istio does. */
+function buildRoutes(sourced: readonly SourcedRoute[], ctx: RouteContext): EngineRoute[] {
+  const out: EngineRoute[] = [];
+  for (const src of sourced) {
+    const t = translateHttpRoute(src, ctx);
+    if (!t) continue;
+    out.push(t.route);
+    if (t.catchAll) break;
+  }
+  return out;
+}
+
+/** Drops domains an earlier virtual host already claimed (the engine, like Envoy, rejects duplicates). */
+function dedupeDomains(vhosts: EngineVirtualHost[]): EngineVirtualHost[] {
+  const seen = new Set<string>();
+  const names = new Set<string>();
+  const out: EngineVirtualHost[] = [];
+  for (const vh of vhosts) {
+    if (names.has(vh.name)) continue;
+    const domains = vh.domains.filter((d) => {
+      const key = d.toLowerCase();
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (domains.length === 0) continue;
+    names.add(vh.name);
+    out.push({ ...vh, domains });
+  }
+  return out;
+}
+
+// ---- sidecars ----
+
+const HTTP_PROTOCOLS: ReadonlySet<Protocol> = new Set<Protocol>(["HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-Web", "UnsupportedProtocol"]);
+
+/** Ports a sidecar routes as HTTP: declared HTTP-family ones, and undeclared ones (sniffed). */
+function httpPorts(service: RegistryService): number[] {
+  return service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol)).map((p) => p.number);
+}
+
+/** How specifically a VirtualService host claims a service: exact beats any wildcard, longer wildcards win. */
+function claim(vsHost: string, service: string): number {
+  if (vsHost === service) return Number.MAX_SAFE_INTEGER;
+  return vsHost.startsWith("*") && hostsOverlap(vsHost, service) ? vsHost.length : -1;
+}
+
+function sidecarRoutes(base: Base, proxy: SidecarProxy): Map<number, EngineRouteConfig> {
+  const { config, registry, clusters, issues } = base;
+  const gatewayNames = proxyGatewayNames(proxy);
+  const services: RegistryService[] = [];
+  for (const s of registry.services) {
+    if (isVisibleFrom(s.exportTo, s.namespace, proxy.namespace) && !services.some((t) => t.hostname === s.hostname)) services.push(s);
+  }
+  const virtualServices = virtualServicesFor(config.virtualServices, proxy, gatewayNames);
+  const hostsOf = new Map(virtualServices.map((vs) => [vs, (vs.spec.hosts ?? []).map((h) => registry.resolveHost(h, vs.metadata.namespace))]));
+
+  // Each service is routed by the VirtualService that names it most specifically (the first one on a tie).
+  const owner = new Map<RegistryService, VirtualService>();
+  for (const service of services) {
+    let best: { vs: VirtualService; score: number } | undefined;
+    for (const vs of virtualServices) {
+      for (const h of hostsOf.get(vs)!) {
+        const score = claim(h, service.hostname);
+        if (score >= 0 && (!best || score > best.score)) best = { vs, score };
+      }
+    }
+    if (best) owner.set(service, best.vs);
+  }
+
+  const vhostsByPort = new Map<number, EngineVirtualHost[]>();
+  const add = (port: number, vh: EngineVirtualHost) => {
+    const list = vhostsByPort.get(port) ?? [];
+    list.push(vh);
+    vhostsByPort.set(port, list);
+  };
+  const routed = new Set<string>();
+
+  for (const vs of virtualServices) {
+    const owned = services.filter((s) => owner.get(s) === vs);
+    // Hosts naming no service still get a virtual host of their own, on their services' ports or, with none, on 80.
+    const plainHosts = hostsOf.get(vs)!.filter((h) => !services.some((s) => claim(h, s.hostname) >= 0));
+    const ports = new Set(owned.flatMap(httpPorts));
+    if (ports.size === 0 && plainHosts.length > 0) ports.add(80);
+    if (ports.size === 0) continue;
+    const sourced = expandDelegates(vs, config.virtualServices, registry.domainSuffix, issues);
+    for (const port of [...ports].sort((a, b) => a - b)) {
+      const ctx: RouteContext = { proxy, gatewayNames, listenerPort: port, clusters, issues };
+      const routes = buildRoutes(sourced, ctx);
+      // No route applies to this proxy: its services keep their default routes.
+      if (routes.length === 0) continue;
+      for (const h of plainHosts) add(port, { name: `${h}:${port}`, domains: [h, `${h}:${port}`], routes });
+      for (const s of owned) {
+        if (!httpPorts(s).includes(port)) continue;
+        add(port, { name: `${s.hostname}:${port}`, domains: sidecarServiceDomains(s, port, proxy.namespace, registry.domainSuffix), routes });
+        routed.add(`${s.hostname}|${port}`);
+      }
+    }
+  }
+
+  for (const s of services) {
+    for (const port of httpPorts(s)) {
+      if (routed.has(`${s.hostname}|${port}`)) continue;
+      add(port, {
+        name: `${s.hostname}:${port}`,
+        domains: sidecarServiceDomains(s, port, proxy.namespace, registry.domainSuffix),
+        routes: [{ name: "default", route: [{ cluster: clusters.defaultCluster(s, port) }] }],
+      });
+    }
+  }
+
+  const out = new Map<number, EngineRouteConfig>();
+  for (const [port, vhosts] of vhostsByPort) {
+    // Istio's outbound default (ALLOW_ANY): unknown hosts pass through to their original destination, no retries.
+    const allowAny: EngineVirtualHost = {
+      name: "allow_any",
+      domains: ["*"],
+      routes: [{ name: "allow_any", route: [{ cluster: clusters.passthrough() }], retries: { attempts: 0 } }],
+    };
+    out.set(port, { virtual_hosts: dedupeDomains([...vhosts, allowAny]) });
+  }
+  return out;
+}
+
+// ---- gateways ----
+
+const GATEWAY_HTTP = new Set(["HTTP", "HTTP2", "GRPC", "GRPC-WEB"]);
+
+/** Servers whose traffic the gateway routes as HTTP (TLS passthrough servers are TCP/TLS routing). */
+function isHttpServer(server: Server): boolean {
+  const protocol = server.port.protocol.toUpperCase();
+  if (GATEWAY_HTTP.has(protocol)) return true;
+  const mode = server.tls?.mode ?? "SIMPLE";
+  return protocol === "HTTPS" && mode !== "PASSTHROUGH" && mode !== "AUTO_PASSTHROUGH";
+}
+
+function gatewayRoutes(base: Base, proxy: GatewayProxy): Map<number, EngineRouteConfig> {
+  const { config, registry, clusters, issues } = base;
+  const serversByPort = new Map<number, { gateway: Gateway; server: Server }[]>();
+  for (const gateway of proxy.gateways) {
+    for (const server of gateway.spec.servers ?? []) {
+      if (!isHttpServer(server)) continue;
+      const list = serversByPort.get(server.port.number) ?? [];
+      list.push({ gateway, server });
+      serversByPort.set(server.port.number, list);
+    }
+  }
+
+  const out = new Map<number, EngineRouteConfig>();
+  for (const [port, servers] of [...serversByPort].sort(([a], [b]) => a - b)) {
+    const vhosts = new Map<string, EngineVirtualHost>();
+    for (const { gateway, server } of servers) {
+      const gatewayNames = new Set([gatewayKey(gateway)]);
+      const ctx: RouteContext = { proxy, gatewayNames, listenerPort: port, clusters, issues };
+      if (server.tls?.httpsRedirect) {
+        // Envoy's require_tls: every plain-HTTP request to these hosts is redirected to https, whatever the routes.
+        for (const h of serverHostsFor(server.hosts, gateway.metadata.namespace, gateway.metadata.namespace)) {
+          vhosts.set(h, { name: `${h}:${port}`, domains: [h], routes: [{ name: "https_redirect", redirect: { scheme: "https", redirect_code: 301 } }] });
+        }
+        continue;
+      }
+      for (const vs of virtualServicesFor(config.virtualServices, proxy, gatewayNames)) {
+        const vsHosts = (vs.spec.hosts ?? []).map((h) => registry.resolveHost(h, vs.metadata.namespace));
+        const hosts = intersectHosts(serverHostsFor(server.hosts, vs.metadata.namespace, gateway.metadata.namespace), vsHosts);
+        if (hosts.length === 0) continue;
+        const routes = buildRoutes(expandDelegates(vs, config.virtualServices, registry.domainSuffix, issues), ctx);
+        if (routes.length === 0) continue;
+        for (const h of hosts) {
+          const existing = vhosts.get(h);
+          if (existing) existing.routes.push(...routes);
+          else vhosts.set(h, { name: `${h}:${port}`, domains: [h], routes: [...routes] });
+        }
+      }
+    }
+    if (vhosts.size > 0) out.set(port, { virtual_hosts: dedupeDomains([...vhosts.values()]), ignore_port_in_host_matching: true });
+  }
+  return out;
+}

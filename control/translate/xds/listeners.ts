@@ -1,0 +1,214 @@
+// LDS (+ the RDS names it points at) for Envoy sidecars and routers.
+//
+// Sidecar, outbound: ONE listener, `virtualOutbound` on 0.0.0.0:15001 (where iptables sends outbound traffic),
+// instead of Istio's virtualOutbound + one bind_to_port=false listener per port. The original_dst listener filter
+// restores the destination, then one filter chain per HTTP service port (filter_chain_match.destination_port)
+// runs an HCM whose halyard.route is configured with that port's route engine JSON and whose RDS name is the port
+// ("9080"), as Istio names per-port route configs. Non-HTTP traffic falls to the default chain: tcp_proxy to
+// PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (Sidecar outboundTrafficPolicy REGISTRY_ONLY).
+// Sidecar, inbound: `virtualInbound` on 0.0.0.0:15006, one chain per workload port, routing to `inbound|<port>||`.
+// Router: one listener per Gateway server port (the real port: mapping privileged ports is the runtime's job),
+// plain HTTP and TLS (SDS secret = credentialName) chains, RDS `http.<port>`.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { TrafficDirection } from "../../../gen/envoy/config/core/v3/base_pb.js";
+import type { FilterChainSchema } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
+import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
+import type { RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
+import { OriginalDstSchema } from "../../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js";
+import { TlsInspectorSchema } from "../../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js";
+import { RouterSchema } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import {
+  HttpConnectionManagerSchema,
+  type HttpFilterSchema,
+} from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
+import type { ConfigSet } from "../../config/config-set.js";
+import type { Gateway, Server } from "../../config/types.js";
+import { selectorMatches } from "../../registry/labels.js";
+import type { Protocol } from "../../registry/types.js";
+import type { EngineRouteConfig } from "../engine-config.js";
+import type { RouteTranslation } from "../routes.js";
+import { inboundClusterName, inboundPorts, type BuiltCluster } from "./clusters.js";
+import { adsConfigSource, BLACKHOLE_CLUSTER, packed, PASSTHROUGH_CLUSTER, socketAddress } from "./common.js";
+import type { ProxyContext } from "./node.js";
+import { filterDrivenRouteConfig, inboundRouteConfig } from "./routes.js";
+import { downstreamTransportSocket } from "./tls.js";
+import { wasmHttpFilter, type WasmCode } from "./wasm-filter.js";
+
+type FilterChainInit = MessageInitShape<typeof FilterChainSchema>;
+type HttpFilterInit = MessageInitShape<typeof HttpFilterSchema>;
+
+export const OUTBOUND_LISTENER = "virtualOutbound";
+export const INBOUND_LISTENER = "virtualInbound";
+export const OUTBOUND_PORT = 15001;
+export const INBOUND_PORT = 15006;
+
+export const ROUTE_ROOT_ID = "halyard.route";
+export const FAULT_ROOT_ID = "halyard.fault";
+
+export interface ListenerBuildInput {
+  config: ConfigSet;
+  ctx: ProxyContext;
+  translation: RouteTranslation;
+  clusters: readonly BuiltCluster[];
+  wasm: WasmCode;
+}
+
+export interface ListenerResult {
+  listeners: Listener[];
+  routes: RouteConfiguration[];
+}
+
+const routerFilter = (): HttpFilterInit => ({ name: "envoy.filters.http.router", configType: { case: "typedConfig", value: packed(RouterSchema, {}) } });
+
+function hasFaults(config: EngineRouteConfig): boolean {
+  return config.virtual_hosts.some((vh) => vh.routes.some((r) => r.fault !== undefined));
+}
+
+/** halyard.fault (only when some route injects faults), halyard.route, then Envoy's router. */
+function outboundHttpFilters(engine: EngineRouteConfig, wasm: WasmCode): HttpFilterInit[] {
+  const json = JSON.stringify(engine);
+  return [...(hasFaults(engine) ? [wasmHttpFilter(FAULT_ROOT_ID, json, wasm)] : []), wasmHttpFilter(ROUTE_ROOT_ID, json, wasm), routerFilter()];
+}
+
+function hcmFilter(init: MessageInitShape<typeof HttpConnectionManagerSchema>) {
+  return { name: "envoy.filters.network.http_connection_manager", configType: { case: "typedConfig" as const, value: packed(HttpConnectionManagerSchema, init) } };
+}
+
+function rds(name: string) {
+  return { case: "rds" as const, value: { configSource: adsConfigSource(), routeConfigName: name } };
+}
+
+function tcpProxyChain(name: string, cluster: string): FilterChainInit {
+  return {
+    name,
+    filters: [{ name: "envoy.filters.network.tcp_proxy", configType: { case: "typedConfig", value: packed(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } }) } }],
+  };
+}
+
+const originalDst = () => ({ name: "envoy.filters.listener.original_dst", configType: { case: "typedConfig" as const, value: packed(OriginalDstSchema, {}) } });
+const tlsInspector = () => ({ name: "envoy.filters.listener.tls_inspector", configType: { case: "typedConfig" as const, value: packed(TlsInspectorSchema, {}) } });
+
+/** REGISTRY_ONLY when the proxy's Sidecar (its namespace's, selecting it, else the root default) says so. */
+export function outboundTrafficPolicy(config: ConfigSet, ctx: ProxyContext): "ALLOW_ANY" | "REGISTRY_ONLY" {
+  const inNamespace = config.sidecars.filter((s) => s.metadata.namespace === ctx.namespace);
+  const selecting = inNamespace.find((s) => s.spec.workloadSelector?.labels && selectorMatches(s.spec.workloadSelector.labels, ctx.labels));
+  const sidecar = selecting ?? inNamespace.find((s) => !s.spec.workloadSelector?.labels);
+  return sidecar?.spec.outboundTrafficPolicy?.mode === "REGISTRY_ONLY" ? "REGISTRY_ONLY" : "ALLOW_ANY";
+}
+
+export function sidecarListeners(input: ListenerBuildInput): ListenerResult {
+  const { ctx, translation, clusters, wasm } = input;
+  const routes: RouteConfiguration[] = [];
+  const chains: FilterChainInit[] = translation.routeConfigs.map((rc) => {
+    routes.push(filterDrivenRouteConfig(rc.name, clusters));
+    return {
+      name: `0.0.0.0_${rc.port}`,
+      filterChainMatch: { destinationPort: rc.port },
+      filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${rc.port}`, routeSpecifier: rds(rc.name), httpFilters: outboundHttpFilters(rc.config, wasm), useRemoteAddress: false })],
+    };
+  });
+  const fallback = outboundTrafficPolicy(input.config, ctx) === "REGISTRY_ONLY" ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+  const outbound = create(ListenerSchema, {
+    name: OUTBOUND_LISTENER,
+    address: socketAddress("0.0.0.0", OUTBOUND_PORT),
+    trafficDirection: TrafficDirection.OUTBOUND,
+    listenerFilters: [originalDst()],
+    filterChains: chains,
+    defaultFilterChain: tcpProxyChain(fallback, fallback),
+  });
+
+  const listeners = [outbound];
+  const inbound = inboundPorts(ctx).filter((p) => isHttp(p.protocol));
+  if (inbound.length > 0) {
+    listeners.push(
+      create(ListenerSchema, {
+        name: INBOUND_LISTENER,
+        address: socketAddress("0.0.0.0", INBOUND_PORT),
+        trafficDirection: TrafficDirection.INBOUND,
+        listenerFilters: [originalDst()],
+        filterChains: inbound.map((p) => {
+          const cluster = inboundClusterName(p.port);
+          return {
+            name: cluster,
+            filterChainMatch: { destinationPort: p.port },
+            // halyard.jwt and halyard.authz join here once RequestAuthentication / AuthorizationPolicy translate.
+            filters: [hcmFilter({ statPrefix: `inbound_0.0.0.0_${p.port}`, routeSpecifier: { case: "routeConfig", value: inboundRouteConfig(cluster) }, httpFilters: [routerFilter()] })],
+          };
+        }),
+      }),
+    );
+  }
+  return { listeners, routes };
+}
+
+const HTTP_FAMILY: ReadonlySet<Protocol> = new Set<Protocol>(["HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-Web", "UnsupportedProtocol"]);
+function isHttp(p: Protocol): boolean {
+  return HTTP_FAMILY.has(p);
+}
+
+const PLAIN_HTTP = new Set(["HTTP", "HTTP2", "GRPC", "GRPC-WEB"]);
+
+/** How a Gateway server is served: plain HTTP, terminated TLS, or not by an HTTP listener at all. */
+function serverKind(server: Server): "http" | "https" | "other" {
+  const protocol = server.port.protocol.toUpperCase();
+  if (PLAIN_HTTP.has(protocol)) return "http";
+  const mode = server.tls?.mode ?? "SIMPLE";
+  if (protocol === "HTTPS" && mode !== "PASSTHROUGH" && mode !== "AUTO_PASSTHROUGH") return "https";
+  return "other";
+}
+
+/** A server host without its `namespace/` prefix. */
+const bareHost = (h: string) => (h.includes("/") ? h.slice(h.indexOf("/") + 1) : h);
+
+export function routerListeners(input: ListenerBuildInput): ListenerResult {
+  const { ctx, translation, clusters, wasm } = input;
+  if (ctx.proxy.kind !== "gateway") return { listeners: [], routes: [] };
+  const byAddress = new Map<string, { bind: string; port: number; servers: { gateway: Gateway; server: Server; index: number }[] }>();
+  for (const gateway of ctx.proxy.gateways) {
+    (gateway.spec.servers ?? []).forEach((server, index) => {
+      if (serverKind(server) === "other") return;
+      const bind = server.bind ?? "0.0.0.0";
+      const key = `${bind}_${server.port.number}`;
+      const entry = byAddress.get(key) ?? { bind, port: server.port.number, servers: [] };
+      entry.servers.push({ gateway, server, index });
+      byAddress.set(key, entry);
+    });
+  }
+
+  const listeners: Listener[] = [];
+  const routes = new Map<string, RouteConfiguration>();
+  for (const [name, { bind, port, servers }] of [...byAddress].sort(([a], [b]) => a.localeCompare(b))) {
+    const routeName = `http.${port}`;
+    const engine = translation.routeConfigs.find((c) => c.port === port)?.config ?? { virtual_hosts: [] };
+    if (!routes.has(routeName)) routes.set(routeName, filterDrivenRouteConfig(routeName, clusters));
+    const hcm = hcmFilter({ statPrefix: `outbound_${name}`, routeSpecifier: rds(routeName), httpFilters: outboundHttpFilters(engine, wasm), useRemoteAddress: true });
+    const tlsServers = servers.filter((s) => serverKind(s.server) === "https");
+    const plain = servers.some((s) => serverKind(s.server) === "http");
+    // Chains are told apart by SNI between TLS servers, and by transport protocol from a plain one on the port.
+    const useSni = tlsServers.length > 1;
+    const inspect = useSni || (plain && tlsServers.length > 0);
+    const chains: FilterChainInit[] = [];
+    for (const { gateway, server, index } of tlsServers) {
+      const where = `Gateway ${gateway.metadata.namespace}/${gateway.metadata.name}: spec.servers[${index}]`;
+      const names = server.hosts.map(bareHost).filter((h) => h !== "*");
+      chains.push({
+        name: `${where.split(": ")[0]!.slice("Gateway ".length)}#${index}`,
+        ...(inspect ? { filterChainMatch: { ...(useSni && names.length ? { serverNames: names } : {}), ...(plain ? { transportProtocol: "tls" } : {}) } } : {}),
+        transportSocket: downstreamTransportSocket(server.tls, where)!,
+        filters: [hcm],
+      });
+    }
+    if (plain) chains.push({ name: "http", filters: [hcm] });
+    listeners.push(
+      create(ListenerSchema, {
+        name,
+        address: socketAddress(bind, port),
+        trafficDirection: TrafficDirection.OUTBOUND,
+        ...(inspect ? { listenerFilters: [tlsInspector()] } : {}),
+        filterChains: chains,
+      }),
+    );
+  }
+  return { listeners, routes: [...routes.values()] };
+}
