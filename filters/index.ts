@@ -10,3 +10,4 @@ import "./echo/index";
 import "./fault/index";
 import "./route/index";
 import "./jwt/index";
+import "./authz/index";
