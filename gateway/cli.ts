@@ -7,7 +7,7 @@ import { GatewayStartError, startGateway } from "./gateway.js";
 
 const USAGE = "usage: halyard gateway -c <bootstrap.yaml|json> [--log-level trace|debug|info|warn|error|critical]\n       halyard gateway --xds <host:port> --node <id> [--labels k=v,...]";
 const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical"];
-const XDS_FLAGS = ["--xds", "--xds-rest", "--node", "--labels"];
+const XDS_FLAGS = ["--xds", "--xds-rest", "--node", "--labels", "--wasm", "--delta"];
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.some((a) => XDS_FLAGS.includes(a))) return (await import("./xds/cli.js")).run(argv);

@@ -117,6 +117,8 @@ export class HttpConnectionManager {
       destination: down.local,
       ...(down.connectionId !== undefined ? { connection: { id: down.connectionId } } : {}),
       ...(initial ? { routeName: initial.route.name, clusterName: this.router.clusterName(initial, headers, pick) } : {}),
+      // One filter state per request, shared by every plugin's stream (halyard.authz reads what halyard.jwt set).
+      filterState: new Map(),
     };
     const streams: HttpStream[] = [];
     try {

@@ -35,7 +35,7 @@ export const commands: Record<string, Command> = {
         import("./serve.js"),
         import("../translate/xds/index.js"),
       ]);
-      return createServeCommand(createSnapshotBuilder());
+      return createServeCommand((options) => createSnapshotBuilder(options));
     },
   },
   "token create": {

@@ -4,6 +4,7 @@ import type { Duration } from "@bufbuild/protobuf/wkt";
 import { anyUnpack, BytesValueSchema, StringValueSchema, type Any } from "@bufbuild/protobuf/wkt";
 import type { Bootstrap, Bootstrap_DynamicResources } from "../../gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
 import type { Address } from "../../gen/envoy/config/core/v3/address_pb.js";
+import { ApiConfigSource_ApiType } from "../../gen/envoy/config/core/v3/config_source_pb.js";
 import { Cluster_DiscoveryType, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
@@ -14,6 +15,7 @@ import {
   type HttpFilter,
 } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { WasmSchema } from "../../gen/envoy/extensions/filters/http/wasm/v3/wasm_pb.js";
+import { protocolOptions } from "./protocol-options.js";
 import { accessLog, clusterPolicies, hashPolicy, retryPolicy, weightedClusters } from "./build-policies.js";
 import { problemAt, type FieldPath, type FieldProblem } from "./errors.js";
 import { ROUTER_FILTER_TYPE, WASM_FILTER_TYPE } from "./supported.js";
@@ -50,13 +52,17 @@ export interface BuildOptions {
   edsEndpoints?(serviceName: string, path: FieldPath): SocketAddr[];
   /** xDS only: the local file holding remote wasm code (fetched and verified). Without it, code.remote is rejected. */
   remoteCode?(ref: RemoteCodeRef, path: FieldPath): string;
+  /** Clusters the gateway itself speaks gRPC to (the ADS cluster): HTTP/2 protocol options are allowed there. */
+  grpcClusters?: ReadonlySet<string>;
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 export function buildConfig(b: Bootstrap, opts: BuildOptions): GatewayConfig {
-  const clusters = (b.staticResources?.clusters ?? []).map((c, i) => buildCluster(c, ["static_resources", "clusters", i], opts));
+  const adsService = b.dynamicResources?.adsConfig?.grpcServices[0]?.targetSpecifier;
+  const grpcClusters = new Set(adsService?.case === "envoyGrpc" ? [adsService.value.clusterName] : []);
+  const clusters = (b.staticResources?.clusters ?? []).map((c, i) => buildCluster(c, ["static_resources", "clusters", i], { ...opts, grpcClusters }));
   const clusterNames = new Set<string>();
   clusters.forEach((c, i) => {
     if (clusterNames.has(c.name)) fail(["static_resources", "clusters", i, "name"], `duplicate cluster name "${c.name}"`);
@@ -98,7 +104,12 @@ function buildAds(d: Bootstrap_DynamicResources, path: FieldPath, clusters: Clus
   const cluster = clusters.find((c) => c.name === gs.value.clusterName);
   if (!cluster) fail([...p, "grpc_services", 0, "envoy_grpc", "cluster_name"], `unknown cluster "${gs.value.clusterName}" (must be in static_resources.clusters)`);
   if (cluster.endpoints.length === 0) fail([...p, "grpc_services", 0, "envoy_grpc", "cluster_name"], `cluster "${cluster.name}" has no endpoints`);
-  return { cluster: cluster.name, lds: d.ldsConfig !== undefined, cds: d.cdsConfig !== undefined };
+  return {
+    cluster: cluster.name,
+    lds: d.ldsConfig !== undefined,
+    cds: d.cdsConfig !== undefined,
+    ...(ac.apiType === ApiConfigSource_ApiType.DELTA_GRPC ? { delta: true } : {}),
+  };
 }
 
 function socketAddr(a: Address | undefined, path: FieldPath): SocketAddr {
@@ -146,7 +157,13 @@ export function buildCluster(c: Cluster, path: FieldPath, opts: BuildOptions): C
     if (c.edsClusterConfig) fail([...path, "eds_cluster_config"], "only allowed with type EDS");
     endpoints = buildEndpoints(c.loadAssignment, [...path, "load_assignment"]);
   }
-  return { name: c.name, connectTimeoutMs: durationMs(c.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS), endpoints, ...clusterPolicies(c, path) };
+  return {
+    name: c.name,
+    connectTimeoutMs: durationMs(c.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS),
+    endpoints,
+    ...clusterPolicies(c, path),
+    ...protocolOptions(c, path, opts.grpcClusters?.has(c.name) === true, fail),
+  };
 }
 
 /** `clusters`: the known cluster names inline route configs are validated against. */
@@ -268,8 +285,9 @@ const NOT_FOUND_STATUS: Record<number, number> = {
   [RouteAction_ClusterNotFoundResponseCode.INTERNAL_SERVER_ERROR]: 500,
 };
 
-/** `clusters` undefined: no check of cluster references (Envoy's validate_clusters is off for RDS). */
-export function buildRoutes(rc: RouteConfiguration, path: FieldPath, clusters: Set<string> | undefined): RouteTableConfig {
+/** Checks cluster references against `clusters` unless validate_clusters is false; undefined: no check. */
+export function buildRoutes(rc: RouteConfiguration, path: FieldPath, known: Set<string> | undefined): RouteTableConfig {
+  const clusters = rc.validateClusters === false ? undefined : known;
   const seenDomains = new Map<string, string>();
   const virtualHosts = rc.virtualHosts.map((vh, i) => {
     const p = [...path, "virtual_hosts", i];

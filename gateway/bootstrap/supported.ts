@@ -2,6 +2,7 @@
 // present in the file must be listed here (per message type), so nothing is silently ignored. Portable.
 import type { DescMessage, Registry } from "@bufbuild/protobuf";
 import { problemAt, type FieldPath, type FieldProblem } from "./errors.js";
+import { HTTP_PROTOCOL_OPTIONS } from "./protocol-options.js";
 import { ANY_TYPE, SPECIAL_JSON_TYPES, typeNameOfUrl } from "./proto-json.js";
 
 /** `true`, or a check of the JSON value returning a reason when the value is one we do not implement. */
@@ -29,7 +30,7 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   "envoy.config.bootstrap.v3.Bootstrap": { node: true, admin: true, static_resources: true, dynamic_resources: true },
   "envoy.config.bootstrap.v3.Bootstrap.DynamicResources": { lds_config: true, cds_config: true, ads_config: true },
   "envoy.config.core.v3.ApiConfigSource": {
-    api_type: enumOf(["GRPC", 2]),
+    api_type: enumOf(["GRPC", 2], ["DELTA_GRPC", 3]),
     transport_api_version: enumOf(["V3", 2]),
     grpc_services: true,
     set_node_on_first_message_only: true,
@@ -45,8 +46,9 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   "envoy.config.core.v3.Address": { socket_address: true },
   "envoy.config.core.v3.SocketAddress": { address: true, port_value: true, protocol: enumOf(["TCP", 0]) },
 
-  "envoy.config.listener.v3.Listener": { name: true, address: true, filter_chains: true },
-  "envoy.config.listener.v3.FilterChain": { filters: true },
+  // traffic_direction and a chain's name only label stats and logs in Envoy.
+  "envoy.config.listener.v3.Listener": { name: true, address: true, filter_chains: true, traffic_direction: true },
+  "envoy.config.listener.v3.FilterChain": { name: true, filters: true },
   "envoy.config.listener.v3.Filter": { name: true, typed_config: anyOf(HCM_TYPE) },
   [HCM_TYPE]: {
     stat_prefix: true,
@@ -81,7 +83,11 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   "envoy.config.core.v3.HttpUri": { uri: true, cluster: true, timeout: true },
   "envoy.config.core.v3.DataSource": { filename: true },
 
-  "envoy.config.route.v3.RouteConfiguration": { name: true, virtual_hosts: true },
+  "envoy.config.route.v3.RouteConfiguration": {
+    name: true,
+    virtual_hosts: true,
+    validate_clusters: true,
+  },
   "envoy.config.route.v3.VirtualHost": {
     name: true,
     domains: true,
@@ -135,6 +141,12 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     outlier_detection: true,
     common_lb_config: true,
     common_http_protocol_options: true,
+    typed_extension_protocol_options: (v) => {
+      const other = Object.keys(v as object).find((k) => k !== HTTP_PROTOCOL_OPTIONS);
+      return other === undefined ? undefined : `"${other}" is not supported by halyard gateway (supported: ${HTTP_PROTOCOL_OPTIONS})`;
+    },
+    // Opaque to the gateway (Istio's service/subset labels for stats and dumps).
+    metadata: true,
   },
   "envoy.config.cluster.v3.Cluster.LeastRequestLbConfig": { choice_count: true },
   "envoy.config.cluster.v3.Cluster.RingHashLbConfig": { minimum_ring_size: true, maximum_ring_size: true, hash_function: enumOf(["XX_HASH", 0]) },
@@ -142,6 +154,11 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   "envoy.config.cluster.v3.Cluster.CommonLbConfig": { healthy_panic_threshold: true },
   "envoy.type.v3.Percent": { value: true },
   "envoy.config.core.v3.HttpProtocolOptions": { idle_timeout: true },
+  [HTTP_PROTOCOL_OPTIONS]: { explicit_http_config: true, common_http_protocol_options: true },
+  [`${HTTP_PROTOCOL_OPTIONS}.ExplicitHttpConfig`]: { http_protocol_options: true, http2_protocol_options: true },
+  "envoy.config.core.v3.Http1ProtocolOptions": {},
+  "envoy.config.core.v3.Http2ProtocolOptions": {},
+  "envoy.config.core.v3.Metadata": { filter_metadata: true },
   "envoy.config.cluster.v3.CircuitBreakers": { thresholds: true },
   "envoy.config.cluster.v3.CircuitBreakers.Thresholds": {
     priority: enumOf(["DEFAULT", 0]),
@@ -149,6 +166,8 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     max_pending_requests: true,
     max_requests: true,
     max_retries: true,
+    // Only adds "remaining" stats in Envoy; Istio always sets it.
+    track_remaining: true,
   },
   "envoy.config.cluster.v3.OutlierDetection": {
     consecutive_5xx: true,
@@ -171,6 +190,7 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   "envoy.config.core.v3.Locality": { region: true, zone: true, sub_zone: true },
   "envoy.config.endpoint.v3.LbEndpoint": {
     endpoint: true,
+    metadata: true,
     health_status: enumOf(["UNKNOWN", 0], ["HEALTHY", 1]),
     load_balancing_weight: (v) => (v === 1 ? undefined : `${JSON.stringify(v)}: endpoint weights other than 1 are not supported by halyard gateway`),
   },
@@ -207,6 +227,11 @@ function walk(desc: DescMessage, value: unknown, path: FieldPath, registry: Regi
       if (field.message && field.fieldKind !== "map") {
         const found = walk(field.message, v, p, registry);
         if (found) return found;
+      } else if (field.fieldKind === "map" && field.mapKind === "message" && v !== null && typeof v === "object") {
+        for (const [k, mv] of Object.entries(v as Record<string, unknown>)) {
+          const found = walk(field.message, mv, [...p, k], registry);
+          if (found) return found;
+        }
       }
     }
   }

@@ -163,6 +163,8 @@ export interface AdsSourceConfig {
   cluster: string;
   lds: boolean;
   cds: boolean;
+  /** api_type DELTA_GRPC: incremental xDS. */
+  delta?: boolean;
 }
 
 export interface GatewayConfig {

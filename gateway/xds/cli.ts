@@ -1,0 +1,201 @@
+// `halyard gateway --xds <host:port> --node <id> [--labels k=v,...]` (or --xds-rest <url> to poll REST-JSON), and
+// `halyard gateway -c <bootstrap>` whose bootstrap has dynamic_resources.ads_config: the gateway fed by the control
+// plane. Prints one line per listener bound or removed, per (re)connection and per rejected update. Node-only.
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { LogLevel } from "../../wasm/host/index.js";
+import type { GatewayConfig, SocketAddr } from "../bootstrap/types.js";
+import { AdsClient, type AdsEvent } from "./ads-client.js";
+import { DynamicGateway, type ListenerEvent } from "./apply.js";
+import { kindOfTypeUrl } from "./convert.js";
+import { parseLabels, xdsNode } from "./node-identity.js";
+import { RemoteCodeCache } from "./remote-code.js";
+import { RestXdsClient, type RestPollEvent } from "./rest-client.js";
+import { XdsState } from "./state.js";
+
+export const XDS_USAGE =
+  "halyard gateway --xds <host:port> [--delta] | --xds-rest <http://host:port>  --node <id> [--labels k=v,...] [--wasm <halyard.wasm>] [--log-level <level>]";
+/** Node metadata naming where this proxy has halyard.wasm (control/translate/xds/node.ts reads it). */
+const METADATA_WASM_PATH = "HALYARD_WASM_PATH";
+/** The halyard.wasm this package builds (dist/gateway/xds/ -> wasm/build/). */
+const BUNDLED_WASM = fileURLToPath(new URL("../../../wasm/build/halyard.wasm", import.meta.url));
+const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical"];
+/** Reconnect/poll back-off: Envoy's 500 ms base, capped lower than Envoy's 30 s so a gateway is back quickly. */
+const BACKOFF = { baseMs: 500, maxMs: 5000 };
+
+type Source = { kind: "grpc"; target: string; delta: boolean } | { kind: "rest"; url: string };
+
+interface XdsArgs {
+  source: Source;
+  nodeId: string;
+  labels?: Record<string, string>;
+  wasm: string;
+  logLevel?: LogLevel;
+}
+
+function parseArgs(argv: string[]): XdsArgs | string {
+  let target: string | undefined;
+  let url: string | undefined;
+  let nodeId: string | undefined;
+  let labels: Record<string, string> | undefined;
+  let logLevel: LogLevel | undefined;
+  let wasm = BUNDLED_WASM;
+  let delta = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v === "") throw new Error(`${a} needs a value`);
+      return v;
+    };
+    try {
+      if (a === "--xds") target = value();
+      else if (a === "--xds-rest") url = value();
+      else if (a === "--node") nodeId = value();
+      else if (a === "--labels") labels = parseLabels(value());
+      else if (a === "--wasm") wasm = resolve(value());
+      else if (a === "--delta") delta = true;
+      else if (a === "-l" || a === "--log-level") {
+        const v = value() as LogLevel;
+        if (!LEVELS.includes(v)) return `unknown log level "${v}"`;
+        logLevel = v;
+      } else return `unknown argument "${a}"`;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+  if ((target === undefined) === (url === undefined)) return "exactly one of --xds <host:port> or --xds-rest <url> is required";
+  if (nodeId === undefined) return "--node <id> is required (e.g. router~10.0.0.1~ingress.istio-system~istio-system.svc.cluster.local)";
+  if (target !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):\d{1,5}$/.test(target)) return `--xds: "${target}" is not host:port`;
+  if (delta && target === undefined) return "--delta goes with --xds (REST polling is state of the world)";
+  if (url !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(url)) return `--xds-rest: "${url}" is not an http://host:port URL`;
+  return {
+    source: target !== undefined ? { kind: "grpc", target, delta } : { kind: "rest", url: url! },
+    nodeId,
+    wasm,
+    ...(labels ? { labels } : {}),
+    ...(logLevel ? { logLevel } : {}),
+  };
+}
+
+/** `halyard gateway --xds ...`. */
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (typeof args === "string") {
+    process.stderr.write(`halyard gateway: ${args}\nusage: ${XDS_USAGE}\n`);
+    return 1;
+  }
+  let node;
+  try {
+    node = xdsNode({ id: args.nodeId, metadata: { [METADATA_WASM_PATH]: args.wasm }, ...(args.labels ? { labels: args.labels } : {}) }, true);
+  } catch (e) {
+    process.stderr.write(`halyard gateway: --node: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const base: GatewayConfig = {
+    node: { id: node.id, cluster: node.cluster, metadata: (node.metadata ?? {}) as JsonObject },
+    listeners: [],
+    clusters: [],
+    ads: { cluster: "xds", lds: true, cds: true },
+  };
+  return serveFromControlPlane(base, args.source, node, process.cwd(), args.logLevel);
+}
+
+/** `halyard gateway -c <bootstrap>` with dynamic_resources: ADS to the first endpoint of the ads_config cluster. */
+export async function runWithBootstrap(config: GatewayConfig, file: string, logLevel: LogLevel | undefined): Promise<number> {
+  const ads = config.ads!;
+  const endpoint = config.clusters.find((c) => c.name === ads.cluster)!.endpoints[0]!;
+  const node = xdsNode({ id: config.node.id, cluster: config.node.cluster, metadata: config.node.metadata as JsonObject }, false);
+  return serveFromControlPlane(config, { kind: "grpc", target: hostPort(endpoint), delta: ads.delta === true }, node, dirname(resolve(file)), logLevel);
+}
+
+async function serveFromControlPlane(
+  base: GatewayConfig,
+  source: Source,
+  node: ReturnType<typeof xdsNode>,
+  baseDir: string,
+  logLevel: LogLevel | undefined,
+): Promise<number> {
+  const out = (line: string) => process.stdout.write(`halyard gateway: ${line}\n`);
+  const remoteCode = new RemoteCodeCache();
+  const gateway = new DynamicGateway(base, { ...(logLevel ? { logLevel } : {}), remoteCode, onListener: (e) => out(describeListener(e)) });
+  try {
+    await gateway.startAdmin();
+  } catch (e) {
+    process.stderr.write(`halyard gateway: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  if (gateway.adminAddress) out(`admin on http://${hostPort(gateway.adminAddress)}`);
+  let applied = 0;
+  const state = new XdsState({
+    base,
+    remoteCode,
+    resolvePath: (name) => resolve(baseDir, name),
+    apply: async (config) => {
+      await gateway.apply(config);
+      out(`xds: configuration ${++applied} applied (${config.listeners.length} listeners, ${config.clusters.length} clusters)`);
+    },
+    log: (line) => out(line),
+  });
+  let client: { close(): void };
+  if (source.kind === "grpc") {
+    out(`xds: ADS${source.delta ? " (delta)" : ""} to ${source.target} as node "${node.id}"`);
+    const verbose = logLevel === "debug" || logLevel === "trace";
+    const ads = new AdsClient({
+      target: source.target,
+      node,
+      subscriber: state,
+      ...(source.delta ? { delta: state } : {}),
+      backoff: BACKOFF,
+      onEvent: (e) => {
+        if (e.kind !== "acked" || verbose) out(describeAds(e));
+      },
+    });
+    ads.start();
+    client = ads;
+  } else {
+    out(`xds: REST polling of ${source.url} as node "${node.id}"`);
+    const rest = new RestXdsClient({ baseUrl: source.url, node, subscriber: state, backoff: BACKOFF, onPoll: (e) => reportPoll(e, out) });
+    rest.start();
+    client = { close: () => rest.stop() };
+  }
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    process.once("SIGINT", () => done("SIGINT"));
+    process.once("SIGTERM", () => done("SIGTERM"));
+  });
+  out(`${signal}, shutting down`);
+  client.close();
+  state.close();
+  await gateway.close();
+  return 0;
+}
+
+function describeListener(e: ListenerEvent): string {
+  if (e.kind === "removed") return `listener "${e.name}" removed (was on http://${hostPort(e.address)})`;
+  const mapped = e.mapping ? ` (port ${e.mapping.from} mapped to ${e.mapping.to}: ports below 1024 need privileges)` : "";
+  return `listener "${e.name}" on http://${hostPort(e.address)}${mapped}`;
+}
+
+function describeAds(e: AdsEvent): string {
+  const kind = (typeUrl: string) => kindOfTypeUrl(typeUrl) ?? typeUrl;
+  switch (e.kind) {
+    case "connected":
+      return "xds: connected";
+    case "disconnected":
+      return `xds: disconnected (${e.reason}); reconnecting in ${e.retryInMs} ms`;
+    case "acked":
+      return `xds: ACK ${kind(e.typeUrl)} version ${e.version}`;
+    case "nacked":
+      return `xds: NACK ${kind(e.typeUrl)} version ${e.version}: ${e.error}`;
+  }
+}
+
+function reportPoll(e: RestPollEvent, out: (line: string) => void): void {
+  if (e.status === "error") out(`xds: REST ${e.kind}: ${e.error}`);
+  else if (e.status === 200 && !e.accepted) out(`xds: NACK ${e.kind} version ${e.version}: ${e.error}`);
+}
+
+function hostPort(a: SocketAddr): string {
+  return a.address.includes(":") ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
