@@ -1,9 +1,9 @@
 // JWT verification cost per token: engine/jwt inside wasm vs jose on Node (WebCrypto), same run,
 // same tokens, keys prepared once on both sides. Reports medians of several batches (µs/token).
-// Not part of `npm test`. Target: RS256 in wasm <= 1.5x jose.
+// Not part of `npm test`. Targets: RS256 in wasm <= 1.5x jose; ES256 and EdDSA <= 2x jose.
 //
 //   npx esbuild bench/jwt.ts --bundle --platform=node --format=esm --packages=external --outfile=node_modules/.cache/jwt-bench.mjs
-//   node node_modules/.cache/jwt-bench.mjs [--runs 9] [--tokens 300]
+//   node node_modules/.cache/jwt-bench.mjs [--runs 9] [--tokens 300] [--algs RS256,ES256,ES384,EdDSA]
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from "jose";
 import { compileAS } from "../test/helpers/as.js";
 
@@ -11,6 +11,10 @@ const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ""), process.argv[i + 1]);
 const runs = Number(args.get("runs") ?? 9);
 const tokensPerRun = Number(args.get("tokens") ?? 300);
+const ALGS = ["RS256", "ES256", "ES384", "EdDSA"] as const;
+type Alg = (typeof ALGS)[number];
+const algs = (args.get("algs") ?? ALGS.join(",")).split(",") as Alg[];
+for (const a of algs) if (!ALGS.includes(a)) throw new Error(`--algs: unknown algorithm ${a} (expected ${ALGS.join(", ")})`);
 
 const ISSUER = "https://issuer.example.com";
 const AUDIENCE = "halyard-api";
@@ -39,7 +43,7 @@ function pinnedBuffer(w: Wasm, data: Uint8Array): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function benchAlg(w: Wasm, alg: "RS256" | "ES256"): Promise<{ wasmCall: number; wasmLoop: number; jose: number }> {
+async function benchAlg(w: Wasm, alg: Alg): Promise<{ wasmCall: number; wasmLoop: number; jose: number }> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: "k1", alg, use: "sig" };
   const token = await new SignJWT({ sub: "alice", scope: "read write" })
@@ -86,7 +90,7 @@ async function benchAlg(w: Wasm, alg: "RS256" | "ES256"): Promise<{ wasmCall: nu
 
 const w = await loadWasm();
 console.log(`node ${process.version}, ${runs} runs x ${tokensPerRun} tokens, medians in µs/token`);
-for (const alg of ["RS256", "ES256"] as const) {
+for (const alg of algs) {
   const r = await benchAlg(w, alg);
   console.log(
     `${alg}: wasm ${r.wasmCall.toFixed(1)} µs (in-wasm loop ${r.wasmLoop.toFixed(1)} µs), jose ${r.jose.toFixed(1)} µs, ` +

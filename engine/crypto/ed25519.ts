@@ -1,12 +1,46 @@
 // Ed25519 signature verification (RFC 8032 section 5.1.7), cofactorless: accept iff
-// encode([S]B - [k]A) equals the signature's R bytes, with S < L and A, R canonical encodings.
+// encode([S]B - [k]A) equals the signature's R bytes, with S < L and A a canonical encoding.
+// R needs no decoding: an encoding computed from a point is always canonical and on the curve,
+// so it can only equal R's bytes when those are a valid encoding of that very point.
 import { compare, limbsFromBytesLE } from "./bigint";
-import { EdPoint, edwards25519 } from "./edwards25519";
+import { EdPoint, KEY_WINDOW, NielsTables, edwards25519 } from "./edwards25519";
 import { Sha512 } from "./sha512";
 import { constantTimeEqual, sliceBytes } from "./bytes";
 
 export const ED25519_PUBLIC_KEY_LENGTH: i32 = 32;
 export const ED25519_SIGNATURE_LENGTH: i32 = 64;
+
+/** A decoded public key: its bytes and the tables of multiples of -A for the verification equation. */
+class PreparedKey {
+  constructor(public readonly bytes: Uint8Array, public readonly negTables: NielsTables) {}
+}
+
+// JWKS keep OKP keys as bytes, so decoded keys are remembered here (a few, replaced in turn).
+const KEY_CACHE_SIZE = 8;
+const keyCache = new StaticArray<PreparedKey | null>(KEY_CACHE_SIZE);
+let nextSlot = 0;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): bool {
+  if (a.length != b.length) return false;
+  return memory.compare(a.dataStart, b.dataStart, <usize>a.length) == 0;
+}
+
+/** The prepared key for 32 public-key bytes, or null when they are not a valid encoding. */
+function preparedKey(publicKey: Uint8Array): PreparedKey | null {
+  for (let i = 0; i < KEY_CACHE_SIZE; i++) {
+    const k = unchecked(keyCache[i]);
+    if (k != null && sameBytes(k.bytes, publicKey)) return k;
+  }
+  const ed = edwards25519();
+  const a = new EdPoint();
+  if (!ed.decode(a, publicKey, 0)) return null;
+  const negA = new EdPoint();
+  ed.negate(negA, a);
+  const key = new PreparedKey(sliceBytes(publicKey, 0, 32), ed.splitTables(negA, KEY_WINDOW));
+  unchecked(keyCache[nextSlot] = key);
+  nextSlot = (nextSlot + 1) % KEY_CACHE_SIZE;
+  return key;
+}
 
 /** Whether 32 bytes are a valid (canonical, on-curve) Ed25519 public key encoding. */
 export function ed25519IsValidPublicKey(publicKey: Uint8Array): bool {
@@ -20,10 +54,8 @@ export function ed25519VerifyRange(publicKey: Uint8Array, ptr: usize, len: i32, 
   const ed = edwards25519();
   const s = limbsFromBytesLE(sig, 32, 32, 8)!;
   if (compare(s, ed.fl.n) >= 0) return false;
-  const a = new EdPoint();
-  if (!ed.decode(a, publicKey, 0)) return false;
-  const r = new EdPoint();
-  if (!ed.decode(r, sig, 0)) return false;
+  const key = preparedKey(publicKey);
+  if (key == null) return false;
   // k = SHA-512(R || A || M) mod L, reduced as lo + hi * 2^256 with Montgomery products.
   const h = new Sha512(false);
   h.updateRange(sig.dataStart, 32).update(publicKey).updateRange(ptr, len);
@@ -36,10 +68,8 @@ export function ed25519VerifyRange(publicKey: Uint8Array, ptr: usize, len: i32, 
   fl.mul(hi, hi, fl.rr); // hi * 2^256 mod L
   const k = lo;
   fl.add(k, lo, hi);
-  const negA = new EdPoint();
-  ed.negate(negA, a);
   const check = new EdPoint();
-  ed.mulAdd(check, s, ed.base, k, negA);
+  ed.mulAdd(check, s, k, key.negTables);
   return constantTimeEqual(ed.encode(check), sliceBytes(sig, 0, 32));
 }
 
