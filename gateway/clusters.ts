@@ -31,6 +31,10 @@ export class Host implements UpstreamTarget, OutlierHost {
     return this.cluster.poolLimits;
   }
 
+  get http2(): boolean {
+    return this.cluster.config.http2 === true;
+  }
+
   connectionOpened(): void {
     this.openConnections++;
     this.cluster.connections++;
@@ -155,7 +159,9 @@ export class Cluster {
 
   // HTTP/1: a request needs a connection of its own: an idle one of this host, a new one within max_connections,
   // or (as Envoy allows) a host's very first connection even when the cluster is at its limit.
+  // HTTP/2: requests share the host's connection, so an open one always has room (max_requests bounds them).
   private hasConnectionFor(host: Host): boolean {
+    if (this.config.http2 === true && host.openConnections > 0) return true;
     return host.openConnections > host.activeRequests || this.connections < this.limits.maxConnections || host.openConnections === 0;
   }
 

@@ -7,6 +7,7 @@ import type { FilterOutcome, HeaderMap, HttpStream, StreamInfo, WasmPlugin } fro
 import { formatDefault, type AccessLogSink } from "./access-log.js";
 import type { HcmConfig, SocketAddr } from "./bootstrap/types.js";
 import { fromWebHeaders, getHeader, removeHeader, setHeader, toWebHeaders } from "./headers.js";
+import { isGrpcRequest, toGrpcLocalReply } from "./grpc-local-reply.js";
 import { localReply, type Router, type RouterResponse } from "./router.js";
 
 /** A downstream request as the HCM needs it; built from a web Request (portable) or by a runtime's fast path. */
@@ -20,6 +21,10 @@ export interface DownstreamRequest {
   headers: HeaderMap;
   /** The whole body; empty when there is none. */
   body(): Promise<Uint8Array>;
+  /** Envoy's %PROTOCOL%: "HTTP/1.1" (the default), "HTTP/1.0" or "HTTP/2". */
+  protocol?: string;
+  /** The request's trailers (HTTP/2, chunked HTTP/1.1), complete once body() has resolved. */
+  trailers?(): HeaderMap;
 }
 
 export function fromWebRequest(req: Request): DownstreamRequest {
@@ -40,6 +45,8 @@ export interface DownstreamInfo {
   remote: SocketAddr;
   local: SocketAddr;
   connectionId?: number;
+  /** Set when the connection is TLS: the SNI the client asked for and the negotiated version ("TLSv1.3"). */
+  tls?: { serverName?: string; version?: string };
 }
 
 /** The response the HCM settled on, ready to be written downstream. */
@@ -50,6 +57,7 @@ export interface HcmResponse {
 }
 
 type LocalResponseOutcome = Extract<FilterOutcome, { kind: "local_response" }>;
+const NO_TRAILERS: HeaderMap = [];
 
 export class HttpConnectionManager {
   constructor(
@@ -72,12 +80,17 @@ export class HttpConnectionManager {
     this.decorateRequest(headers, req.scheme, down);
     // The request's draw for weighted_clusters: one per request, so the stream info and the router agree.
     const pick = Math.random();
+    const grpc = isGrpcRequest(headers);
     let out: RouterResponse;
     let bytesReceived = 0;
     try {
       const body = await req.body();
       bytesReceived = body.length;
-      out = this.plugins.length === 0 ? await this.router.forward(headers, body, down, pick) : await this.filtered(req, down, headers, body, pick, startMs);
+      const trailers = req.trailers?.() ?? NO_TRAILERS;
+      if (this.plugins.length === 0) {
+        out = await this.router.forward(headers, body, down, pick, trailers);
+        if (out.local && grpc) toGrpcLocalReply(out);
+      } else out = await this.filtered(req, down, headers, body, trailers, pick, startMs, grpc);
     } catch (e) {
       this.onError(`halyard gateway: ${this.config.statPrefix}: ${e instanceof Error ? e.message : String(e)}`);
       out = localReply(500, "internal error", "halyard_internal_error", []);
@@ -87,7 +100,7 @@ export class HttpConnectionManager {
         startMs,
         requestHeaders: headers,
         responseHeaders: out.headers,
-        protocol: "HTTP/1.1",
+        protocol: req.protocol ?? "HTTP/1.1",
         status: out.status,
         flags: out.flags,
         bytesReceived,
@@ -100,12 +113,21 @@ export class HttpConnectionManager {
     return { response: out, method: req.method };
   }
 
-  private async filtered(req: DownstreamRequest, down: DownstreamInfo, headers: HeaderMap, body: Uint8Array, pick: number, startMs: number): Promise<RouterResponse> {
+  private async filtered(
+    req: DownstreamRequest,
+    down: DownstreamInfo,
+    headers: HeaderMap,
+    body: Uint8Array,
+    trailers: HeaderMap,
+    pick: number,
+    startMs: number,
+    grpc: boolean,
+  ): Promise<RouterResponse> {
     const initial = this.router.match(headers);
     const info: StreamInfo = {
       request: {
         id: getHeader(headers, "x-request-id")!,
-        protocol: "HTTP/1.1",
+        protocol: req.protocol ?? "HTTP/1.1",
         time: new Date(startMs),
         scheme: req.scheme,
         method: req.method,
@@ -115,7 +137,7 @@ export class HttpConnectionManager {
       },
       source: down.remote,
       destination: down.local,
-      ...(down.connectionId !== undefined ? { connection: { id: down.connectionId } } : {}),
+      ...(down.connectionId !== undefined || down.tls ? { connection: connectionInfo(down) } : {}),
       ...(initial ? { routeName: initial.route.name, clusterName: this.router.clusterName(initial, headers, pick) } : {}),
       // One filter state per request, shared by every plugin's stream (halyard.authz reads what halyard.jwt set).
       filterState: new Map(),
@@ -123,8 +145,13 @@ export class HttpConnectionManager {
     const streams: HttpStream[] = [];
     try {
       for (const p of this.plugins) streams.push(p.createStream(info));
-      const decoded = await this.decode(streams, headers, body);
-      const res = decoded.kind === "local" ? decoded.response : await this.router.forward(headers, decoded.body, down, pick);
+      const decoded = await this.decode(streams, headers, body, trailers, grpc);
+      let res: RouterResponse;
+      if (decoded.kind === "local") res = decoded.response;
+      else {
+        res = await this.router.forward(headers, decoded.body, down, pick, trailers);
+        if (res.local && grpc) toGrpcLocalReply(res);
+      }
       for (const s of streams) {
         s.setResponseInfo({
           code: res.status,
@@ -133,7 +160,7 @@ export class HttpConnectionManager {
           ...(res.upstream ? { upstreamAddress: `${res.upstream.address}:${res.upstream.port}` } : {}),
         });
       }
-      return await this.encode(streams, res);
+      return await this.encode(streams, res, grpc);
     } finally {
       for (const s of streams) s.done();
     }
@@ -151,7 +178,9 @@ export class HttpConnectionManager {
       else if (k === "x-forwarded-for" && xffAt < 0) xffAt = i;
     }
     if (!requestId) headers.push(["x-request-id", crypto.randomUUID()]);
-    if (!proto) headers.push(["x-forwarded-proto", scheme || "http"]);
+    // At the edge (use_remote_address) the client's x-forwarded-proto is not trusted: the connection's scheme wins.
+    if (this.config.useRemoteAddress) setHeader(headers, "x-forwarded-proto", scheme || "http");
+    else if (!proto) headers.push(["x-forwarded-proto", scheme || "http"]);
     if (this.config.useRemoteAddress) {
       const xff = xffAt >= 0 ? headers[xffAt]![1] : "";
       setHeader(headers, "x-forwarded-for", xff ? `${xff}, ${down.remote.address}` : down.remote.address);
@@ -163,35 +192,53 @@ export class HttpConnectionManager {
     streams: HttpStream[],
     headers: HeaderMap,
     body: Uint8Array,
+    trailers: HeaderMap,
+    grpc: boolean,
   ): Promise<{ kind: "proxy"; body: Uint8Array } | { kind: "local"; response: RouterResponse }> {
+    const hasTrailers = trailers.length > 0;
     for (const s of streams) {
-      const o = await s.onRequestHeaders(headers, body.length === 0);
-      if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o) };
+      const o = await s.onRequestHeaders(headers, body.length === 0 && !hasTrailers);
+      if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o, grpc) };
     }
     if (body.length > 0) {
       for (const s of streams) {
-        const o = await s.onRequestBody(body, true);
-        if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o) };
+        const o = await s.onRequestBody(body, !hasTrailers);
+        if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o, grpc) };
         if (o.body) body = o.body;
       }
       if (getHeader(headers, "content-length") !== undefined) setHeader(headers, "content-length", String(body.length));
+    }
+    if (hasTrailers) {
+      for (const s of streams) {
+        const o = await s.onRequestTrailers(trailers);
+        if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o, grpc) };
+      }
     }
     return { kind: "proxy", body };
   }
 
   /** Response path: filters in reverse order, as Envoy's encoder chain runs. */
-  private async encode(streams: HttpStream[], res: RouterResponse): Promise<RouterResponse> {
+  private async encode(streams: HttpStream[], res: RouterResponse, grpc: boolean): Promise<RouterResponse> {
     const headers = res.headers;
     let body = res.body;
+    const trailers = res.trailers;
+    const hasTrailers = trailers !== undefined && trailers.length > 0;
     for (let i = streams.length - 1; i >= 0; i--) {
-      const o = await streams[i]!.onResponseHeaders(headers, body.length === 0);
-      if (o.kind === "local_response") return filterLocalReply(o);
+      const o = await streams[i]!.onResponseHeaders(headers, body.length === 0 && !hasTrailers);
+      if (o.kind === "local_response") return filterLocalReply(o, grpc);
     }
     if (body.length > 0) {
       for (let i = streams.length - 1; i >= 0; i--) {
-        const o = await streams[i]!.onResponseBody(body, true);
-        if (o.kind === "local_response") return filterLocalReply(o);
+        const o = await streams[i]!.onResponseBody(body, !hasTrailers);
+        if (o.kind === "local_response") return filterLocalReply(o, grpc);
         if (o.body) body = o.body;
+      }
+    }
+    if (hasTrailers) {
+      // gRPC's status arrives here; response.grpc_status reads it from these trailers.
+      for (let i = streams.length - 1; i >= 0; i--) {
+        const o = await streams[i]!.onResponseTrailers(trailers);
+        if (o.kind === "local_response") return filterLocalReply(o, grpc);
       }
     }
     const status = Number(getHeader(headers, ":status") ?? res.status);
@@ -202,11 +249,20 @@ export class HttpConnectionManager {
   }
 }
 
-function filterLocalReply(o: LocalResponseOutcome): RouterResponse {
+function filterLocalReply(o: LocalResponseOutcome, grpc: boolean): RouterResponse {
   const headers: HeaderMap = [[":status", String(o.status)], ...o.headers.filter(([k]) => k !== ":status" && k !== "content-length")];
   if (o.body.length > 0 && getHeader(headers, "content-type") === undefined) headers.push(["content-type", "text/plain"]);
   headers.push(["content-length", String(o.body.length)]);
-  return { status: o.status, headers, body: o.body, details: o.details, flags: [], upstream: undefined, local: true, attempts: 0 };
+  const reply: RouterResponse = { status: o.status, headers, body: o.body, details: o.details, flags: [], upstream: undefined, local: true, attempts: 0 };
+  return grpc ? toGrpcLocalReply(reply, o.grpcStatus) : reply;
+}
+
+function connectionInfo(down: DownstreamInfo): NonNullable<StreamInfo["connection"]> {
+  const c: NonNullable<StreamInfo["connection"]> = {};
+  if (down.connectionId !== undefined) c.id = down.connectionId;
+  if (down.tls?.serverName) c.requestedServerName = down.tls.serverName;
+  if (down.tls?.version) c.tlsVersion = down.tls.version;
+  return c;
 }
 
 /** Statuses and methods whose responses carry no body. */

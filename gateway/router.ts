@@ -15,6 +15,8 @@ export interface RouterResponse {
   status: number;
   headers: HeaderMap; // :status included
   body: Uint8Array;
+  /** Response trailers (HTTP/2 and chunked HTTP/1.1 upstreams: gRPC's grpc-status, grpc-message). */
+  trailers?: HeaderMap;
   /** Envoy's response code details and response flags (NR, NC, UH, UF, UC, UT, UO, URX) for logs and filters. */
   details: string;
   flags: string[];
@@ -117,9 +119,14 @@ export class Router {
     return w.clusters[w.clusters.length - 1]!.name;
   }
 
-  async forward(headers: HeaderMap, body: Uint8Array, down: RouterDownstream, pick: number): Promise<RouterResponse> {
+  /** `trailers`: the request's trailers (gRPC streams end with them), sent upstream when the protocol carries them. */
+  async forward(headers: HeaderMap, body: Uint8Array, down: RouterDownstream, pick: number, trailers: HeaderMap = []): Promise<RouterResponse> {
     const m = this.match(headers);
     if (!m) return localReply(404, "", "route_not_found", ["NR"]);
+    if (m.virtualHost.requireTls) {
+      const redirect = sslRedirect(headers);
+      if (redirect) return redirect;
+    }
     const cluster = this.clusters.get(this.clusterName(m, headers, pick));
     if (!cluster) return localReply(m.route.action.clusterNotFoundStatus, "", "cluster_not_found", ["NC"]);
     if (cluster.hosts.length === 0) return noHealthyReply();
@@ -183,7 +190,8 @@ export class Router {
     }
 
     const vhost = m.virtualHost;
-    const res = await this.attempts(cluster, policy, { method, path, headers: upstream, body }, globalMs, perTryMs, hash, vhost.includeAttemptCount === true);
+    const req: UpstreamRequest = { method, path, headers: upstream, body, ...(trailers.length > 0 ? { trailers } : {}) };
+    const res = await this.attempts(cluster, policy, req, globalMs, perTryMs, hash, vhost.includeAttemptCount === true);
     if (setCookies.length > 0) for (const c of setCookies) res.headers.push(["set-cookie", c]);
     if (vhost.includeAttemptCountInResponse && res.attempts > 0) res.headers.push(["x-envoy-attempt-count", String(res.attempts)]);
     return res;
@@ -220,7 +228,7 @@ export class Router {
       if (expected > 0) headers.push(["x-envoy-expected-rq-timeout-ms", String(expected)]);
       if (attemptCountHeader) headers.push(["x-envoy-attempt-count", String(attempt)]);
 
-      const outcome = await this.attemptOnce(cluster, host, { method: req.method, path: req.path, headers, body: req.body }, tryMs, deadline);
+      const outcome = await this.attemptOnce(cluster, host, { ...req, headers }, tryMs, deadline);
       if (holdsRetry) {
         cluster.endRetry();
         holdsRetry = false;
@@ -311,7 +319,24 @@ function upstreamReply(res: UpstreamResponse, host: Host, elapsedMs: number): Ro
     out.push(pair);
   }
   out.push(["x-envoy-upstream-service-time", String(elapsedMs)]);
-  return { status: res.status, headers: out, body: res.body, details: "via_upstream", flags: [], upstream: host.address, local: false, attempts: 1 };
+  const reply: RouterResponse = { status: res.status, headers: out, body: res.body, details: "via_upstream", flags: [], upstream: host.address, local: false, attempts: 1 };
+  if (res.trailers && res.trailers.length > 0) reply.trailers = res.trailers;
+  return reply;
+}
+
+// Envoy's require_tls: a request that did not arrive over TLS (x-forwarded-proto, which the connection manager
+// sets) is redirected, 301, to the same host and path over https.
+function sslRedirect(headers: HeaderMap): RouterResponse | undefined {
+  let proto = "";
+  let authority = "";
+  let path = "/";
+  for (const [k, v] of headers) {
+    if (k === "x-forwarded-proto") proto = v;
+    else if (k === ":authority") authority = v;
+    else if (k === ":path") path = v;
+  }
+  if (proto.toLowerCase() === "https") return undefined;
+  return localReply(301, "", "direct_response", [], [["location", `https://${authority}${path}`]]);
 }
 
 function done(r: RouterResponse, host: Host | undefined, attempts: number): RouterResponse {

@@ -1,8 +1,11 @@
 // UpstreamTransport over node:http: one keep-alive pool (an http.Agent) per endpoint, capped at the cluster's
-// max_connections, reporting each connection it opens and closes to the target (circuit breakers). Node-only.
+// max_connections, reporting each connection it opens and closes to the target (circuit breakers). HTTP/2 clusters
+// go to upstream-h2.ts. HTTP/1.1 carries response trailers (chunked) but, as Envoy by default, no request
+// trailers. Node-only.
 import { Agent, request, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { HeaderMap } from "../wasm/host/index.js";
+import { Http2UpstreamPool } from "./upstream-h2.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
 
 const BODYLESS_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
@@ -11,6 +14,7 @@ const EMPTY = new Uint8Array(0);
 export class NodeUpstreamTransport implements UpstreamTransport {
   private readonly agents = new Map<string, Agent>();
   private readonly counted = new WeakSet<Socket>();
+  private readonly h2 = new Http2UpstreamPool();
 
   private agent(target: UpstreamTarget): Agent {
     let a = this.agents.get(target.key);
@@ -30,6 +34,7 @@ export class NodeUpstreamTransport implements UpstreamTransport {
   // A reset on a pooled connection is a reset, as in Envoy (no transparent retry that would hide it from the
   // router's retry policy and outlier detection): retry_on reset covers an upstream closing an idle connection.
   send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
+    if (target.http2) return this.h2.send(target, connectTimeoutMs, req, timeoutMs);
     return new Promise((resolve, reject) => {
       let settled = false;
       let connected = false;
@@ -87,7 +92,9 @@ export class NodeUpstreamTransport implements UpstreamTransport {
         res.on("end", () => {
           if (!res.complete) return finish(new UpstreamError("reset", "upstream response incomplete"));
           const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          finish(null, { status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body });
+          const out: UpstreamResponse = { status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body };
+          if (res.rawTrailers.length > 0) out.trailers = rawHeaders(res.rawTrailers);
+          finish(null, out);
         });
       });
       cr.end(req.body.length > 0 ? req.body : undefined);
@@ -97,6 +104,7 @@ export class NodeUpstreamTransport implements UpstreamTransport {
   close(): void {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+    this.h2.close();
   }
 }
 

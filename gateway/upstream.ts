@@ -9,12 +9,16 @@ export interface UpstreamRequest {
   /** Regular headers only (host included), hop-by-hop already removed. */
   headers: HeaderMap;
   body: Uint8Array;
+  /** Request trailers; sent when the upstream protocol carries them (HTTP/2). */
+  trailers?: HeaderMap;
 }
 
 export interface UpstreamResponse {
   status: number;
   headers: HeaderMap;
   body: Uint8Array;
+  /** Response trailers, when the upstream sent any. */
+  trailers?: HeaderMap;
 }
 
 /** Per-endpoint keep-alive pool limits, from the cluster. */
@@ -30,6 +34,8 @@ export interface UpstreamTarget {
   /** "address:port": one pool per key. */
   readonly key: string;
   readonly pool: PoolLimits;
+  /** Speak HTTP/2 (h2c, prior knowledge) to this endpoint: one multiplexed connection instead of a pool. */
+  readonly http2?: boolean;
   connectionOpened(): void;
   connectionClosed(): void;
 }

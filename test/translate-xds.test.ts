@@ -228,7 +228,13 @@ describe("sidecar LDS / RDS", () => {
 
   it("has an inbound listener on 15006 routing each workload port to its inbound cluster", () => {
     const inbound = sidecar.listeners.get("virtualInbound")!;
-    expect(inbound.filterChains.map((c) => c.filterChainMatch?.destinationPort)).toEqual([9080, 9090]);
+    // No PeerAuthentication: Istio's default PERMISSIVE, an mTLS chain and a plaintext chain per port.
+    expect(inbound.filterChains.map((c) => [c.filterChainMatch?.destinationPort, c.filterChainMatch?.transportProtocol])).toEqual([
+      [9080, "tls"],
+      [9080, "raw_buffer"],
+      [9090, "tls"],
+      [9090, "raw_buffer"],
+    ]);
     const hcm = hcmOf(inbound, "inbound|9080||");
     expect(hcm.routeSpecifier.case).toBe("routeConfig");
     const route = hcm.routeSpecifier.case === "routeConfig" ? hcm.routeSpecifier.value.virtualHosts[0]!.routes[0]! : undefined;

@@ -28,6 +28,10 @@ export const commands: Record<string, Command> = {
     summary: "what would the mesh do with a request? run the real filters on Istio config (-f) for METHOD URL",
     load: () => import("./xcheck.js"),
   },
+  "x describe": {
+    summary: "mTLS mode per inbound port and the PeerAuthentication behind it, AuthorizationPolicies, and a --cert's SPIFFE ID and expiry for a workload (--node) from config (-f)",
+    load: () => import("./xdescribe.js"),
+  },
   serve: {
     summary: "control plane: watch Istio config (-f), serve xDS (ADS on --xds-port), REST-JSON xDS and debug (--http-port)",
     load: async () => {

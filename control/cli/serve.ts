@@ -1,16 +1,27 @@
 // `halyard serve -f <file|dir>... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0] [--ca-port 15012]
-// [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local]`: the control plane.
-// The command needs a SnapshotBuilder (the Istio → xDS translator); the command table builds it with
-// `createServeCommand(builder)` once the translator exists.
+// [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local] [--wasm-remote[=<url>]]`:
+// the control plane. The command needs a SnapshotBuilder (the Istio → xDS translator), or a factory making one
+// from the translate options (`--wasm-remote`: proxies fetch halyard.wasm from this HTTP port, by URL and sha256).
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseDuration } from "../ca/duration.js";
 import { formatError } from "../config/errors.js";
 import { serve, ServeConfigError, type SnapshotBuilder } from "../serve.js";
+import { WASM_HTTP_PATH } from "../serve-wasm.js";
 import type { CommandModule } from "./commands.js";
 
 const USAGE =
   "usage: halyard serve -f <file|dir> [-f <file|dir>]... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]" +
-  " [--ca-port 15012] [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local]";
+  " [--ca-port 15012] [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local] [--wasm-remote[=<url>]]";
+
+/** The module `--wasm-remote` serves: the one `node scripts/build.js wasm` builds. */
+const WASM_FILE = fileURLToPath(new URL("../../../wasm/build/halyard.wasm", import.meta.url));
+
+/** What the translator is told when proxies fetch halyard.wasm from this control plane. */
+export interface ServeTranslateOptions {
+  wasm?: { kind: "remote"; url: string; sha256: string };
+}
+export type ServeBuilderFactory = (options: ServeTranslateOptions) => SnapshotBuilder;
 
 export interface ServeArgs {
   paths: string[];
@@ -21,6 +32,11 @@ export interface ServeArgs {
   workloadCertTtlMs: number;
   stateDir: string;
   trustDomain: string;
+  /**
+   * `--wasm-remote`: serve halyard.wasm at /wasm/halyard.wasm and point proxies there (true: at the --host and
+   * --http-port address; a string: that URL, for when --host is 0.0.0.0 or proxies see another address).
+   */
+  wasmRemote?: true | string;
 }
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: string } {
@@ -67,6 +83,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: st
       else if (flag === "--workload-cert-ttl") (args.workloadCertTtlMs = duration()), (takingPaths = false);
       else if (flag === "--state-dir") (args.stateDir = resolve(value())), (takingPaths = false);
       else if (flag === "--trust-domain") (args.trustDomain = value()), (takingPaths = false);
+      else if (flag === "--wasm-remote") (args.wasmRemote = inline === undefined ? true : wasmUrl(inline)), (takingPaths = false);
       else if (flag === "-h" || flag === "--help") return { error: USAGE };
       else if (arg.startsWith("-")) return { error: `unknown option ${arg}; ${USAGE}` };
       else if (takingPaths) args.paths.push(arg);
@@ -79,12 +96,23 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: st
   return args;
 }
 
+function wasmUrl(v: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== "http:") throw new Error(`--wasm-remote: "${v}" is not an http:// URL (e.g. http://10.0.0.5:15014${WASM_HTTP_PATH})`);
+  return v;
+}
+
 function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The `serve` command serving what `builder` makes of the config. Runs until SIGINT or SIGTERM. */
-export function createServeCommand(builder: SnapshotBuilder): CommandModule {
+export function createServeCommand(builder: SnapshotBuilder | ServeBuilderFactory): CommandModule {
   return {
     async run(argv) {
       const args = parseServeArgs(argv);
@@ -96,7 +124,11 @@ export function createServeCommand(builder: SnapshotBuilder): CommandModule {
       try {
         plane = await serve({
           paths: args.paths,
-          builder,
+          builder: (served) => {
+            if (typeof builder !== "function") return builder;
+            return builder(args.wasmRemote && served.wasm ? { wasm: { kind: "remote", ...served.wasm } } : {});
+          },
+          ...(args.wasmRemote ? { wasm: { file: WASM_FILE, ...(typeof args.wasmRemote === "string" ? { url: args.wasmRemote } : {}) } } : {}),
           host: args.host,
           xdsPort: args.xdsPort,
           httpPort: args.httpPort,
@@ -112,6 +144,7 @@ export function createServeCommand(builder: SnapshotBuilder): CommandModule {
       }
       process.stdout.write(`xds grpc on ${hostPort(plane.xds.host, plane.xds.port)}\n`);
       process.stdout.write(`http on http://${hostPort(plane.http.host, plane.http.port)} (REST xDS /v3/discovery:*, /debug/configz, /debug/syncz, /healthz/ready, /ca/root-cert.pem)\n`);
+      if (plane.wasm) process.stdout.write(`wasm ${plane.wasm.url} (sha256 ${plane.wasm.sha256})\n`);
       if (plane.ca) process.stdout.write(`ca grpc+tls on ${hostPort(plane.ca.host, plane.ca.port)} (istio.v1.auth.IstioCertificateService)\n`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once("SIGINT", () => resolve("SIGINT"));

@@ -1,8 +1,10 @@
-// Arguments of `halyard x check`: which config, which proxy, and the request to decide.
+// Arguments of `halyard x check`: which config, which proxy, who is calling, and the request to decide.
+import { isIP } from "node:net";
 
 export const XCHECK_USAGE =
   "usage: halyard x check -f <file|dir>... [--from <namespace>/<serviceaccount>] [--labels k=v,...] " +
-  "[--gateway <namespace>/<name>] [-H 'name: value']... [--samples N] [-o json] METHOD URL";
+  "[--gateway <namespace>/<name>] [--from-principal <td>/ns/<ns>/sa/<sa>] [--jwt <token>] [--source-ip <ip>] " +
+  "[-H 'name: value']... [--samples N] [-o json] METHOD URL";
 
 export const MAX_SAMPLES = 1_000_000;
 
@@ -28,9 +30,20 @@ export interface XCheckArgs {
   samples?: number;
   json: boolean;
   request: XCheckRequest;
+  /**
+   * The caller's mTLS identity (`<td>/ns/<ns>/sa/<sa>`, as AuthorizationPolicy principals are written): the
+   * --from-principal, else `cluster.local/ns/<ns>/sa/<sa>` from --from (sidecar callers always present one;
+   * a gateway's external callers only when --from or --from-principal is given).
+   */
+  principal?: string;
+  /** The downstream peer address (source.address): --source-ip, default 127.0.0.1. */
+  sourceIp: string;
 }
 
 const METHOD = /^[A-Za-z]+$/;
+/** SPIFFE path of an Istio workload identity: `<trust domain>/ns/<namespace>/sa/<service account>`. */
+const PRINCIPAL = /^[^/\s]+\/ns\/[^/\s]+\/sa\/[^/\s]+$/;
+const JWT_TEXT = /^[A-Za-z0-9_\-.=]+$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export function parseXCheckArgs(argv: readonly string[]): XCheckArgs | { error: string } {
@@ -42,11 +55,17 @@ export function parseXCheckArgs(argv: readonly string[]): XCheckArgs | { error: 
   let gateway: string | undefined;
   let samplesText: string | undefined;
   let output = "";
+  let fromGiven = false;
+  let fromPrincipal: string | undefined;
+  let jwt: string | undefined;
+  let sourceIp = "127.0.0.1";
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const takesValue = ["-f", "--filename", "--from", "--labels", "--gateway", "-H", "--header", "--samples", "-o", "--output"].includes(flag);
+    const takesValue = [
+      "-f", "--filename", "--from", "--labels", "--gateway", "-H", "--header", "--samples", "-o", "--output", "--from-principal", "--jwt", "--source-ip",
+    ].includes(flag);
     if (!takesValue) {
       if (arg === "-h" || arg === "--help") return { error: XCHECK_USAGE };
       if (arg.startsWith("-") && arg !== "-") return { error: `unknown option ${arg}; ${XCHECK_USAGE}` };
@@ -66,6 +85,16 @@ export function parseXCheckArgs(argv: readonly string[]): XCheckArgs | { error: 
         break;
       case "--from":
         from = value;
+        fromGiven = true;
+        break;
+      case "--from-principal":
+        fromPrincipal = value;
+        break;
+      case "--jwt":
+        jwt = value;
+        break;
+      case "--source-ip":
+        sourceIp = value;
         break;
       case "--labels":
         labelsText = labelsText ? `${labelsText},${value}` : value;
@@ -103,17 +132,31 @@ export function parseXCheckArgs(argv: readonly string[]): XCheckArgs | { error: 
     if (!(samples >= 1 && samples <= MAX_SAMPLES)) return { error: `--samples ${JSON.stringify(samplesText)}: expected an integer from 1 to ${MAX_SAMPLES}` };
   }
   if (positional.length !== 2) return { error: `expected METHOD URL, got ${positional.length === 0 ? "nothing" : positional.map((p) => JSON.stringify(p)).join(" ")}; ${XCHECK_USAGE}` };
+  if (fromPrincipal !== undefined && !PRINCIPAL.test(fromPrincipal)) {
+    return { error: `--from-principal ${JSON.stringify(fromPrincipal)}: expected <trust domain>/ns/<namespace>/sa/<serviceaccount>` };
+  }
+  if (jwt !== undefined) {
+    if (!JWT_TEXT.test(jwt)) return { error: "--jwt: expected a token (base64url sections separated by dots), without the Bearer prefix" };
+    if (headers.some(([n]) => n === "authorization")) return { error: "--jwt: the request already has an Authorization header (-H); give one or the other" };
+    headers.push(["authorization", `Bearer ${jwt}`]);
+  }
+  if (!isIP(sourceIp)) return { error: `--source-ip ${JSON.stringify(sourceIp)}: expected an IPv4 or IPv6 address` };
   const request = parseRequest(positional[0]!, positional[1]!, headers);
   if (typeof request === "string") return { error: request };
+  const namespace = from.slice(0, slash);
+  const serviceAccount = from.slice(slash + 1);
+  const principal = fromPrincipal ?? (gateway === undefined || fromGiven ? `cluster.local/ns/${namespace}/sa/${serviceAccount}` : undefined);
   return {
     paths,
-    namespace: from.slice(0, slash),
-    serviceAccount: from.slice(slash + 1),
+    namespace,
+    serviceAccount,
     labels,
     ...(gateway !== undefined ? { gateway } : {}),
     ...(samples !== undefined ? { samples } : {}),
     json: output === "json",
     request,
+    ...(principal !== undefined ? { principal } : {}),
+    sourceIp,
   };
 }
 

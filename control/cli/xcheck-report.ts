@@ -30,6 +30,14 @@ export interface CheckResult {
   requestHeaders?: HeaderChanges;
   responseHeaders?: HeaderChanges;
   location?: string;
+  /** Present when halyard.jwt or halyard.authz ran: the caller identity the filters were shown. */
+  principal?: string;
+  /** `<iss>/<sub>` of the token halyard.jwt verified. */
+  requestPrincipal?: string;
+  /** The AuthorizationPolicy rule that decided (allowed by an ALLOW rule, denied by a DENY/CUSTOM rule). */
+  policy?: { namespace: string; name: string; rule: number };
+  /** Why a security filter denied: its response body (`Jwt is expired`, `RBAC: access denied`). */
+  reason?: string;
 }
 
 export interface SampleSummary {
@@ -96,6 +104,23 @@ function delayOf(config: EngineRouteConfig, obs: Observation): number | undefine
   return candidates.find((r) => r.fault?.delay)?.fault?.delay?.fixed_delay_ms;
 }
 
+/** `ns/name#3` → its parts (names cannot contain `/` or `#`). */
+function parsePolicy(text: string): CheckResult["policy"] {
+  const m = /^([^/]+)\/([^#]+)#(\d+)$/.exec(text);
+  return m ? { namespace: m[1]!, name: m[2]!, rule: Number(m[3]) } : undefined;
+}
+
+function securityKeys(obs: Observation): Partial<CheckResult> {
+  const s = obs.security;
+  if (!s) return {};
+  const policy = s.policy !== undefined ? parsePolicy(s.policy) : undefined;
+  return {
+    ...(s.principal !== undefined ? { principal: s.principal } : {}),
+    ...(s.requestPrincipal !== undefined ? { requestPrincipal: s.requestPrincipal } : {}),
+    ...(policy ? { policy } : {}),
+  };
+}
+
 export function checkResult(obs: Observation, config: EngineRouteConfig): CheckResult {
   const base: Partial<CheckResult> = {};
   if (obs.route.name) base.route = obs.route.name;
@@ -104,6 +129,18 @@ export function checkResult(obs: Observation, config: EngineRouteConfig): CheckR
     if (ms !== undefined) base.delayMs = ms;
   }
   const local = obs.local;
+  if (local && (local.by === "jwt" || local.by === "authz")) {
+    // 401/403 from halyard.jwt (Envoy's jwt_authn texts) or 403 from halyard.authz; 400 for an unnormalizable path.
+    const denied = local.status === 401 || local.status === 403;
+    return {
+      outcome: denied ? "deny" : "error",
+      status: local.status,
+      details: local.details,
+      ...(local.body.length > 0 ? { reason: new TextDecoder().decode(local.body) } : {}),
+      ...base,
+      ...securityKeys(obs),
+    };
+  }
   if (local) {
     const location = get(local.headers, "location");
     const setByResponse = diff([], local.headers, (k) => k === "location" || k === "content-type" || k === "content-length");
@@ -121,6 +158,7 @@ export function checkResult(obs: Observation, config: EngineRouteConfig): CheckR
       ...base,
       ...(location !== undefined ? { location } : {}),
       ...(setByResponse && outcome !== "abort" && outcome !== "no_route" ? { responseHeaders: setByResponse } : {}),
+      ...securityKeys(obs),
     };
   }
 
@@ -150,7 +188,7 @@ export function checkResult(obs: Observation, config: EngineRouteConfig): CheckR
     const response = diff(obs.responseBefore, obs.responseAfter, (k) => k.startsWith(":"));
     if (response) out.responseHeaders = response;
   }
-  return out;
+  return Object.assign(out, securityKeys(obs));
 }
 
 export class SampleCounter {
@@ -195,6 +233,10 @@ export function formatResult(r: CheckResult): string {
     );
   }
   if (r.mirrors) lines.push(`${pad("mirrors")}${r.mirrors.join(", ")}`);
+  if (r.reason) lines.push(`${pad("reason")}${r.reason}`);
+  if (r.principal) lines.push(`${pad("principal")}${r.principal}`);
+  if (r.requestPrincipal) lines.push(`${pad("jwt principal")}${r.requestPrincipal}`);
+  if (r.policy) lines.push(`${pad("policy")}${r.policy.namespace}/${r.policy.name} rule ${r.policy.rule}`);
   lines.push(...headerLines(pad("request headers"), r.requestHeaders));
   lines.push(...headerLines(pad("response headers"), r.responseHeaders));
   return lines.join("\n") + "\n";

@@ -79,7 +79,31 @@ function describeFsError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export async function loadConfigFiles(paths: readonly string[]): Promise<LoadedConfig> {
+/**
+ * Each file's parse, kept across loads: a reload re-parses only files whose text changed, and unchanged files
+ * keep their ConfigDocument objects (so per-document results can be cached by identity). Files no longer loaded
+ * are dropped at the next load.
+ */
+export class ParseCache {
+  #byFile = new Map<string, { text: string; parsed: LoadedConfig }>();
+
+  /** @internal */
+  parse(file: string, text: string): LoadedConfig {
+    const known = this.#byFile.get(file);
+    if (known && known.text === text) return known.parsed;
+    const parsed = parseConfigText(text, file);
+    this.#byFile.set(file, { text, parsed });
+    return parsed;
+  }
+
+  /** @internal */
+  keepOnly(files: readonly string[]): void {
+    const keep = new Set(files);
+    for (const f of this.#byFile.keys()) if (!keep.has(f)) this.#byFile.delete(f);
+  }
+}
+
+export async function loadConfigFiles(paths: readonly string[], cache?: ParseCache): Promise<LoadedConfig> {
   const { files, errors } = await listConfigFiles(paths);
   const documents: ConfigDocument[] = [];
   for (const file of files) {
@@ -90,11 +114,30 @@ export async function loadConfigFiles(paths: readonly string[]): Promise<LoadedC
       errors.push(fileError(file, describeFsError(e)));
       continue;
     }
-    const parsed = parseConfigText(text, file);
+    const parsed = cache ? cache.parse(file, text) : parseConfigText(text, file);
     documents.push(...parsed.documents);
     errors.push(...parsed.errors);
   }
+  cache?.keepOnly(files);
   return { files, documents, errors };
+}
+
+/** The last few files' syntax trees, for line lookups (errors come in bursts from the same files). */
+const recentTrees = new Map<string, { docs: Document[]; lineCounter: LineCounter }>();
+
+function syntaxTrees(text: string): { docs: Document[]; lineCounter: LineCounter } {
+  let trees = recentTrees.get(text);
+  if (trees) {
+    recentTrees.delete(text);
+  } else {
+    const lineCounter = new LineCounter();
+    const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document[];
+    for (const d of docs) if (d.errors.length === 0) keepFlowColonScalars(d, text);
+    trees = { docs, lineCounter };
+  }
+  recentTrees.set(text, trees);
+  if (recentTrees.size > 16) recentTrees.delete(recentTrees.keys().next().value!);
+  return trees;
 }
 
 /** Parses one file's text; JSON is YAML, so one parser serves both. */
@@ -103,7 +146,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   const documents: ConfigDocument[] = [];
   const errors: ConfigError[] = [];
   let index = 0;
+  let rawIndex = -1;
   for (const doc of parseAllDocuments(text, { lineCounter, prettyErrors: false })) {
+    rawIndex++;
     const line = lineOfOffset(lineCounter, doc.contents?.range?.[0] ?? doc.range[0]);
     if (doc.errors.length > 0) {
       const err = doc.errors[0]!;
@@ -131,6 +176,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
       errors.push({ ...fileError(file, message, lineOf(["kind"])), kind: header.kind, name: nameOf(object), namespace: namespaceOf(object) });
       continue;
     }
+    // The syntax tree is not kept (it is many times the size of the data, for thousands of documents); the rare
+    // line lookup (errors, warnings) parses the file again.
+    const at = rawIndex;
     documents.push({
       file,
       index: docIndex,
@@ -141,7 +189,11 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
       namespace: namespaceOf(object),
       info,
       object,
-      lineOf,
+      lineOf: (path: FieldPath) => {
+        const reparsed = syntaxTrees(text);
+        const tree = reparsed.docs[at];
+        return (tree && lineOfPath(tree, reparsed.lineCounter, path)) ?? line;
+      },
     });
   }
   return { files: [file], documents, errors };

@@ -1,11 +1,11 @@
 // The control plane's config: the last valid set loaded from files and directories, optionally kept current by
 // watching them. A load with errors is reported and never replaces the last valid set.
 import { watch, type FSWatcher } from "node:fs";
-import { stat } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { readdir, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { buildConfigSet, type ConfigSet } from "./config-set.js";
 import { fileError, type ConfigError } from "./errors.js";
-import { CONFIG_EXTENSIONS } from "./load.js";
+import { CONFIG_EXTENSIONS, ParseCache } from "./load.js";
 import { loadAndValidate } from "./validate.js";
 
 export interface StoreLoadResult {
@@ -24,11 +24,15 @@ export interface ConfigStoreOptions {
 export class ConfigStore {
   #config: ConfigSet | undefined;
   #watchers: FSWatcher[] = [];
+  /** Directory → its non-recursive watcher, for every directory of the watched trees. */
+  #treeWatchers = new Map<string, FSWatcher>();
   #timer: NodeJS.Timeout | undefined;
   #reloading: Promise<void> | undefined;
   #pending = false;
   #closed = false;
   readonly #debounceMs: number;
+  /** Reloads re-parse and re-validate only the files that changed. */
+  readonly #parsed = new ParseCache();
 
   constructor(options: ConfigStoreOptions = {}) {
     this.#debounceMs = options.debounceMs ?? 100;
@@ -40,7 +44,7 @@ export class ConfigStore {
   }
 
   async load(paths: readonly string[]): Promise<StoreLoadResult> {
-    const { documents, errors } = await loadAndValidate(paths);
+    const { documents, errors } = await loadAndValidate(paths, this.#parsed);
     if (errors.length === 0) this.#config = buildConfigSet(documents);
     return { ok: errors.length === 0, errors, config: this.#config };
   }
@@ -52,16 +56,59 @@ export class ConfigStore {
   async watch(paths: readonly string[], onChange: (result: StoreLoadResult) => void): Promise<StoreLoadResult> {
     if (this.#closed) throw new Error("config store is closed");
     const initial = await this.load(paths);
+    const schedule = () => this.#schedule(paths, onChange);
     for (const target of await watchTargets(paths)) {
-      const watcher = watch(target.dir, { recursive: target.recursive }, (_event, filename) => {
-        const name = filename ? String(filename) : "";
-        if (target.file ? basename(name) === target.file : isConfigFile(name)) this.#schedule(paths, onChange);
-      });
-      // A watched directory that disappears ends its watcher; the reload reports the missing path.
-      watcher.on("error", () => this.#schedule(paths, onChange));
-      this.#watchers.push(watcher);
+      if (!target.recursive) {
+        const watcher = watch(target.dir, (_event, filename) => {
+          if (basename(filename ? String(filename) : "") === target.file) schedule();
+        });
+        // A watched directory that disappears ends its watcher; the reload reports the missing path.
+        watcher.on("error", schedule);
+        this.#watchers.push(watcher);
+      } else await this.#watchTree(target.dir, schedule);
     }
     return initial;
+  }
+
+  /**
+   * Watches every directory under `root` one by one. Node 20's `recursive` watcher on Linux stops reporting a file
+   * once it has been replaced by a rename (how editors and `kubectl cp`-style tools save), so each directory gets
+   * its own non-recursive watcher, which reports its entries by name however they change. Directories that appear
+   * or disappear are picked up on the next event naming them. Returns whether the set of directories changed.
+   */
+  async #watchTree(root: string, schedule: () => void): Promise<boolean> {
+    const dirs = new Set(await directoryTree(root));
+    if (this.#closed) return false;
+    let changed = false;
+    for (const [dir, watcher] of this.#treeWatchers) {
+      if ((dir === root || dir.startsWith(root + sep)) && !dirs.has(dir)) {
+        watcher.close();
+        this.#treeWatchers.delete(dir);
+        changed = true;
+      }
+    }
+    for (const dir of dirs) {
+      if (this.#treeWatchers.has(dir)) continue;
+      let watcher: FSWatcher;
+      try {
+        watcher = watch(dir, (_event, filename) => {
+          const name = filename ? String(filename) : "";
+          if (name === "" || isConfigFile(name)) schedule();
+          // Any other visible name may be a directory that came or went.
+          if (!isConfigFile(name) && !name.startsWith(".")) void this.#watchTree(root, schedule).then((c) => c && schedule());
+        });
+      } catch {
+        continue; // gone between listing and watching: the next event or reload sees it
+      }
+      watcher.on("error", () => {
+        watcher.close();
+        this.#treeWatchers.delete(dir);
+        schedule();
+      });
+      this.#treeWatchers.set(dir, watcher);
+      changed = true;
+    }
+    return changed;
   }
 
   #schedule(paths: readonly string[], onChange: (result: StoreLoadResult) => void): void {
@@ -98,7 +145,17 @@ export class ConfigStore {
     this.#timer = undefined;
     for (const w of this.#watchers) w.close();
     this.#watchers = [];
+    for (const w of this.#treeWatchers.values()) w.close();
+    this.#treeWatchers.clear();
   }
+}
+
+/** `root` and every directory below it that config loading walks (hidden ones are skipped, as there). */
+async function directoryTree(root: string): Promise<string[]> {
+  const out = [root];
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory() && !e.name.startsWith(".")) out.push(...(await directoryTree(join(root, e.name))));
+  return out;
 }
 
 function isConfigFile(name: string): boolean {

@@ -1,7 +1,7 @@
 // Validation of loaded documents: each against its kind's schema (Istio's CRDs: structure and CEL rules), then
 // the checks Istio makes in Go code, then checks across the whole set (duplicates).
 import { compareErrors, formatPath, type ConfigError, type Issue } from "./errors.js";
-import { loadConfigFiles, type ConfigDocument } from "./load.js";
+import { loadConfigFiles, type ConfigDocument, type ParseCache } from "./load.js";
 import { validateDocumentSchema } from "./schema.js";
 import { semanticIssues } from "./semantic/index.js";
 
@@ -17,11 +17,18 @@ export function toConfigError(doc: ConfigDocument, issue: Issue): ConfigError {
   };
 }
 
+/** A document's own errors depend on nothing else: a reload (ParseCache) re-validates only changed files. */
+const documentErrors = new WeakMap<ConfigDocument, ConfigError[]>();
+
 /** Errors of one document on its own. Semantic checks run only on schema-valid documents. */
 export function validateDocument(doc: ConfigDocument): ConfigError[] {
+  const known = documentErrors.get(doc);
+  if (known) return [...known];
   const structural = validateDocumentSchema(doc.object, doc.info);
   const issues = structural.length > 0 ? structural : semanticIssues(doc);
-  return issues.map((i) => toConfigError(doc, { path: i.path, message: i.message })).sort(compareErrors);
+  const errors = issues.map((i) => toConfigError(doc, { path: i.path, message: i.message })).sort(compareErrors);
+  documentErrors.set(doc, errors);
+  return [...errors];
 }
 
 /** Errors of a set of documents: each on its own, then the same kind/namespace/name defined twice. */
@@ -48,9 +55,9 @@ export interface ValidatedConfig {
   errors: ConfigError[];
 }
 
-/** Loads files and directories and validates everything in them. */
-export async function loadAndValidate(paths: readonly string[]): Promise<ValidatedConfig> {
-  const { files, documents, errors } = await loadConfigFiles(paths);
+/** Loads files and directories and validates everything in them (with `cache`, only what changed since). */
+export async function loadAndValidate(paths: readonly string[], cache?: ParseCache): Promise<ValidatedConfig> {
+  const { files, documents, errors } = await loadConfigFiles(paths, cache);
   const order = new Map(files.map((f, i) => [f, i]));
   const rank = (e: ConfigError) => order.get(e.file) ?? -1;
   const all = [...errors, ...validateDocuments(documents)];

@@ -6,16 +6,26 @@ import { formatPath } from "../config/errors.js";
 import type { ConfigDocument } from "../config/load.js";
 import type { Resource } from "../config/types.js";
 
+/** Documents by `file:line`, built once per config set (collectors are made per proxy translation). */
+const documentIndexes = new WeakMap<ConfigSet, Map<string, ConfigDocument>>();
+
+function documentIndex(config: ConfigSet): Map<string, ConfigDocument> {
+  let index = documentIndexes.get(config);
+  if (!index) {
+    index = new Map();
+    for (const d of config.documents) index.set(`${d.file}:${d.line}`, d);
+    documentIndexes.set(config, index);
+  }
+  return index;
+}
+
 export class IssueCollector {
   readonly list: ConfigError[] = [];
-  readonly #documents = new Map<string, ConfigDocument>();
 
-  constructor(config: ConfigSet) {
-    for (const d of config.documents) this.#documents.set(`${d.file}:${d.line}`, d);
-  }
+  constructor(private readonly config: ConfigSet) {}
 
   add(resource: Resource<string, unknown>, path: FieldPath, message: string): void {
-    const doc = this.#documents.get(`${resource.source.file}:${resource.source.line}`);
+    const doc = documentIndex(this.config).get(`${resource.source.file}:${resource.source.line}`);
     this.list.push({
       file: resource.source.file,
       line: doc ? doc.lineOf(path) : resource.source.line,

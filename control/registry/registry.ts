@@ -32,6 +32,10 @@ export class ServiceRegistry {
   readonly issues: readonly ConfigError[];
   readonly domainSuffix: string;
   readonly #workloads: readonly WorkloadEntry[];
+  /** Indexes for lookups made once per proxy and destination (thousands of services make scans quadratic). */
+  readonly #byHostname = new Map<string, RegistryService[]>();
+  #byAddress: Map<string, ProxyWorkload["endpoints"]> | undefined;
+  #workloadsByNamespace: Map<string, WorkloadEntry[]> | undefined;
 
   constructor(config: ConfigSet, options: RegistryOptions = {}) {
     this.domainSuffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
@@ -42,6 +46,16 @@ export class ServiceRegistry {
     ];
     this.issues = issues.list;
     this.#workloads = config.workloadEntries;
+    for (const s of this.services) {
+      const list = this.#byHostname.get(s.hostname);
+      if (list) list.push(s);
+      else this.#byHostname.set(s.hostname, [s]);
+    }
+  }
+
+  /** Services registered under exactly this host name, in registry order. */
+  withHostname(hostname: string): readonly RegistryService[] {
+    return this.#byHostname.get(hostname) ?? [];
   }
 
   /** `reviews` seen from namespace `foo` -> `reviews.foo.svc.<domainSuffix>`; FQDNs and wildcards unchanged. */
@@ -56,7 +70,7 @@ export class ServiceRegistry {
   byHost(host: string, fromNamespace?: string): RegistryService | undefined {
     const fqdn = fromNamespace === undefined ? host : this.resolveHost(host, fromNamespace);
     const visible = (s: RegistryService) => fromNamespace === undefined || isVisibleFrom(s.exportTo, s.namespace, fromNamespace);
-    const exact = this.services.find((s) => s.hostname === fqdn && visible(s));
+    const exact = this.withHostname(fqdn).find(visible);
     if (exact) return exact;
     let best: RegistryService | undefined;
     for (const s of this.services) {
@@ -75,13 +89,27 @@ export class ServiceRegistry {
   /** The workload behind a proxy node id; throws NodeIdError (one line) for a malformed id. */
   proxyFor(nodeId: string): ProxyWorkload {
     const node = parseNodeId(nodeId);
-    const inNamespace = this.#workloads.filter((we) => we.metadata.namespace === node.namespace);
-    const workloadEntry = inNamespace.find((we) => we.metadata.name === node.workloadName) ?? inNamespace.find((we) => we.spec.address === node.ip);
-    const endpoints: ProxyWorkload["endpoints"] = [];
-    for (const service of this.services) {
-      for (const endpoint of service.endpoints) if (endpoint.address === node.ip) endpoints.push({ service, endpoint });
+    if (!this.#workloadsByNamespace) {
+      this.#workloadsByNamespace = new Map();
+      for (const we of this.#workloads) {
+        const list = this.#workloadsByNamespace.get(we.metadata.namespace);
+        if (list) list.push(we);
+        else this.#workloadsByNamespace.set(we.metadata.namespace, [we]);
+      }
     }
-    return { node, workloadEntry, endpoints };
+    if (!this.#byAddress) {
+      this.#byAddress = new Map();
+      for (const service of this.services) {
+        for (const endpoint of service.endpoints) {
+          const list = this.#byAddress.get(endpoint.address);
+          if (list) list.push({ service, endpoint });
+          else this.#byAddress.set(endpoint.address, [{ service, endpoint }]);
+        }
+      }
+    }
+    const inNamespace = this.#workloadsByNamespace.get(node.namespace) ?? [];
+    const workloadEntry = inNamespace.find((we) => we.metadata.name === node.workloadName) ?? inNamespace.find((we) => we.spec.address === node.ip);
+    return { node, workloadEntry, endpoints: [...(this.#byAddress.get(node.ip) ?? [])] };
   }
 }
 

@@ -40,6 +40,7 @@ export function clusterHost(cluster: string): string | undefined {
 export class ClusterResolver {
   readonly #clusters = new Map<string, ClusterRef>();
   readonly #warned = new Set<string>();
+  readonly #ruleFor = new Map<string, DestinationRule | undefined>();
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -55,7 +56,7 @@ export class ClusterResolver {
 
   /** The visible service with exactly this host name (Istio looks destinations up by name, not by wildcard). */
   service(fqdn: string): RegistryService | undefined {
-    return this.registry.services.find((s) => s.hostname === fqdn && isVisibleFrom(s.exportTo, s.namespace, this.proxy.namespace));
+    return this.registry.withHostname(fqdn).find((s) => isVisibleFrom(s.exportTo, s.namespace, this.proxy.namespace));
   }
 
   /**
@@ -119,20 +120,61 @@ export class ClusterResolver {
    * the service's, then any; an exact host before the most specific wildcard.
    */
   destinationRuleFor(host: string): DestinationRule | undefined {
+    if (this.#ruleFor.has(host)) return this.#ruleFor.get(host);
     const service = this.service(host);
     let best: { dr: DestinationRule; score: number } | undefined;
-    for (const dr of this.destinationRules) {
+    for (const { dr, host: drHost } of destinationRuleIndex(this.destinationRules, this.registry).candidates(host)) {
       const ns = dr.metadata.namespace;
       if (!isVisibleFrom(dr.spec.exportTo ?? [], ns, this.proxy.namespace)) continue;
       const selector = dr.spec.workloadSelector?.matchLabels;
       if (selector && (ns !== this.proxy.namespace || !selectorMatches(selector, this.proxy.labels))) continue;
-      const drHost = this.registry.resolveHost(dr.spec.host, ns);
       const specificity = drHost === host ? 10_000 : wildcardCovers(drHost, host) ? drHost.length : -1;
       if (specificity < 0) continue;
       const place = ns === this.proxy.namespace ? 3 : service && ns === service.namespace ? 2 : 1;
       const score = place * 100_000 + specificity;
       if (!best || score > best.score) best = { dr, score };
     }
+    this.#ruleFor.set(host, best?.dr);
     return best?.dr;
   }
+}
+
+interface IndexedRule {
+  dr: DestinationRule;
+  /** spec.host resolved in the rule's namespace. */
+  host: string;
+  order: number;
+}
+
+/** DestinationRules by resolved host, plus the wildcard ones: the only rules that can apply to a host. */
+class DestinationRuleIndex {
+  readonly #exact = new Map<string, IndexedRule[]>();
+  readonly #wildcards: IndexedRule[] = [];
+
+  constructor(rules: readonly DestinationRule[], registry: ServiceRegistry) {
+    rules.forEach((dr, order) => {
+      const rule = { dr, host: registry.resolveHost(dr.spec.host, dr.metadata.namespace), order };
+      if (rule.host.startsWith("*")) this.#wildcards.push(rule);
+      const list = this.#exact.get(rule.host);
+      if (list) list.push(rule);
+      else this.#exact.set(rule.host, [rule]);
+    });
+  }
+
+  /** Rules naming `host` exactly or by a wildcard, in config order (ties go to the first). */
+  candidates(host: string): IndexedRule[] {
+    const exact = this.#exact.get(host) ?? [];
+    if (this.#wildcards.length === 0) return exact;
+    return [...new Set([...exact, ...this.#wildcards])].sort((a, b) => a.order - b.order);
+  }
+}
+
+const ruleIndexes = new WeakMap<readonly DestinationRule[], WeakMap<ServiceRegistry, DestinationRuleIndex>>();
+
+function destinationRuleIndex(rules: readonly DestinationRule[], registry: ServiceRegistry): DestinationRuleIndex {
+  let byRegistry = ruleIndexes.get(rules);
+  if (!byRegistry) ruleIndexes.set(rules, (byRegistry = new WeakMap()));
+  let index = byRegistry.get(registry);
+  if (!index) byRegistry.set(registry, (index = new DestinationRuleIndex(rules, registry)));
+  return index;
 }

@@ -115,24 +115,42 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy): Map<number, EngineRoute
   const { config, registry, clusters, issues } = base;
   const gatewayNames = proxyGatewayNames(proxy);
   const services: RegistryService[] = [];
+  const serviceHosts = new Set<string>();
   for (const s of registry.services) {
-    if (isVisibleFrom(s.exportTo, s.namespace, proxy.namespace) && !services.some((t) => t.hostname === s.hostname)) services.push(s);
+    if (isVisibleFrom(s.exportTo, s.namespace, proxy.namespace) && !serviceHosts.has(s.hostname)) {
+      services.push(s);
+      serviceHosts.add(s.hostname);
+    }
   }
   const virtualServices = virtualServicesFor(config.virtualServices, proxy, gatewayNames);
   const hostsOf = new Map(virtualServices.map((vs) => [vs, (vs.spec.hosts ?? []).map((h) => registry.resolveHost(h, vs.metadata.namespace))]));
 
-  // Each service is routed by the VirtualService that names it most specifically (the first one on a tie).
-  const owner = new Map<RegistryService, VirtualService>();
+  // Each service is routed by the VirtualService that names it most specifically (the first one on a tie): the
+  // first naming it exactly, else the longest wildcard claiming it. Indexed, as meshes have thousands of both.
+  const exactClaim = new Map<string, VirtualService>();
+  const wildcardClaims: { vs: VirtualService; host: string }[] = [];
+  for (const vs of virtualServices) {
+    for (const h of hostsOf.get(vs)!) {
+      if (!exactClaim.has(h)) exactClaim.set(h, vs);
+      if (h.startsWith("*")) wildcardClaims.push({ vs, host: h });
+    }
+  }
+  const owned = new Map<VirtualService, RegistryService[]>();
   for (const service of services) {
-    let best: { vs: VirtualService; score: number } | undefined;
-    for (const vs of virtualServices) {
-      for (const h of hostsOf.get(vs)!) {
-        const score = claim(h, service.hostname);
-        if (score >= 0 && (!best || score > best.score)) best = { vs, score };
+    let owner = exactClaim.get(service.hostname);
+    if (!owner) {
+      let best = -1;
+      for (const { vs, host } of wildcardClaims) {
+        const score = claim(host, service.hostname);
+        if (score > best) (best = score), (owner = vs);
       }
     }
-    if (best) owner.set(service, best.vs);
+    if (!owner) continue;
+    const list = owned.get(owner);
+    if (list) list.push(service);
+    else owned.set(owner, [service]);
   }
+  const claimsAService = (h: string) => serviceHosts.has(h) || (h.startsWith("*") && services.some((s) => claim(h, s.hostname) >= 0));
 
   const vhostsByPort = new Map<number, EngineVirtualHost[]>();
   const add = (port: number, vh: EngineVirtualHost) => {
@@ -143,10 +161,10 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy): Map<number, EngineRoute
   const routed = new Set<string>();
 
   for (const vs of virtualServices) {
-    const owned = services.filter((s) => owner.get(s) === vs);
+    const ownedByVs = owned.get(vs) ?? [];
     // Hosts naming no service still get a virtual host of their own, on their services' ports or, with none, on 80.
-    const plainHosts = hostsOf.get(vs)!.filter((h) => !services.some((s) => claim(h, s.hostname) >= 0));
-    const ports = new Set(owned.flatMap(httpPorts));
+    const plainHosts = hostsOf.get(vs)!.filter((h) => !claimsAService(h));
+    const ports = new Set(ownedByVs.flatMap(httpPorts));
     if (ports.size === 0 && plainHosts.length > 0) ports.add(80);
     if (ports.size === 0) continue;
     const sourced = expandDelegates(vs, config.virtualServices, registry.domainSuffix, issues);
@@ -156,7 +174,7 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy): Map<number, EngineRoute
       // No route applies to this proxy: its services keep their default routes.
       if (routes.length === 0) continue;
       for (const h of plainHosts) add(port, { name: `${h}:${port}`, domains: [h, `${h}:${port}`], routes });
-      for (const s of owned) {
+      for (const s of ownedByVs) {
         if (!httpPorts(s).includes(port)) continue;
         add(port, { name: `${s.hostname}:${port}`, domains: sidecarServiceDomains(s, port, proxy.namespace, registry.domainSuffix), routes });
         routed.add(`${s.hostname}|${port}`);

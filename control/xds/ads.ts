@@ -4,11 +4,14 @@ import * as grpc from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
 import { ClusterDiscoveryService } from "../../gen/envoy/service/cluster/v3/cds_pb.js";
 import { AggregatedDiscoveryService } from "../../gen/envoy/service/discovery/v3/ads_pb.js";
-import type {
-  DeltaDiscoveryRequest,
-  DeltaDiscoveryResponse,
-  DiscoveryRequest,
-  DiscoveryResponse,
+import { toBinary } from "@bufbuild/protobuf";
+import {
+  DeltaDiscoveryResponseSchema,
+  DiscoveryResponseSchema,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
 } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { EndpointDiscoveryService } from "../../gen/envoy/service/endpoint/v3/eds_pb.js";
 import { ListenerDiscoveryService } from "../../gen/envoy/service/listener/v3/lds_pb.js";
@@ -16,9 +19,11 @@ import { RouteDiscoveryService } from "../../gen/envoy/service/route/v3/rds_pb.j
 import { SecretDiscoveryService } from "../../gen/envoy/service/secret/v3/sds_pb.js";
 import type { SnapshotCache } from "./cache.js";
 import { DeltaStream } from "./delta.js";
+import { attachedEncoding, encodedMessage } from "./encoded-response.js";
 import { fetchResources } from "./fetch.js";
 import { grpcServiceDefinition } from "./grpc-service.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE } from "./resource-types.js";
+import { SendBudget, type SendBudgetOptions, type SendChannel } from "./send-queue.js";
 import { SotwStream } from "./sotw.js";
 import type { StreamSession } from "./stream-session.js";
 import type { SyncStatus } from "./sync-status.js";
@@ -28,6 +33,8 @@ export interface XdsGrpcServerOptions {
   status: SyncStatus;
   /** One-line reports: NACKs, protocol errors. Default: stderr. */
   log?: (line: string) => void;
+  /** How much response data may be in the middle of being written at once (see send-queue.ts). */
+  push?: SendBudgetOptions;
 }
 
 export interface BoundAddress {
@@ -51,11 +58,13 @@ export class XdsGrpcServer {
   readonly #status: SyncStatus;
   readonly #log: (line: string) => void;
   readonly #calls = new Map<Duplex<unknown, unknown>, StreamSession<never>>();
+  readonly #budget: SendBudget;
 
   constructor(options: XdsGrpcServerOptions) {
     this.#cache = options.cache;
     this.#status = options.status;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#budget = new SendBudget(options.push);
     this.#server.addService(grpcServiceDefinition(AggregatedDiscoveryService), {
       StreamAggregatedResources: this.#sotw(`${AggregatedDiscoveryService.typeName}/StreamAggregatedResources`),
       DeltaAggregatedResources: this.#delta(`${AggregatedDiscoveryService.typeName}/DeltaAggregatedResources`),
@@ -109,16 +118,27 @@ export class XdsGrpcServer {
 
   #sotw(method: string, typeUrl?: string): grpc.handleBidiStreamingCall<DiscoveryRequest, DiscoveryResponse> {
     return (call) => {
-      const session = new SotwStream(this.#context(call, method, typeUrl), (r) => call.write(r));
-      this.#attach(call, session);
+      const channel = this.#channel(call, (r) => attachedEncoding(r) ?? toBinary(DiscoveryResponseSchema, r as DiscoveryResponse));
+      // A newer state-of-the-world response of a type replaces an older one still waiting to be written.
+      const session = new SotwStream(this.#context(call, method, typeUrl), (r) => channel.send(r, r.typeUrl));
+      this.#attach(call, session, channel);
     };
   }
 
   #delta(method: string, typeUrl?: string): grpc.handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
     return (call) => {
-      const session = new DeltaStream(this.#context(call, method, typeUrl), (r) => call.write(r));
-      this.#attach(call, session);
+      const channel = this.#channel(call, (r) => toBinary(DeltaDiscoveryResponseSchema, r as DeltaDiscoveryResponse));
+      const session = new DeltaStream(this.#context(call, method, typeUrl), (r) => channel.send(r));
+      this.#attach(call, session, channel);
     };
+  }
+
+  /** The stream's send queue: responses are encoded when the push budget lets them go out. */
+  #channel(call: Duplex<unknown, unknown>, encode: (message: object) => Uint8Array): SendChannel {
+    return this.#budget.channel(encode, (bytes, done) => {
+      if (call.destroyed || call.writableEnded) return done();
+      call.write(encodedMessage(bytes), () => done());
+    });
   }
 
   #context(call: Duplex<unknown, unknown>, method: string, typeUrl: string | undefined) {
@@ -138,12 +158,13 @@ export class XdsGrpcServer {
     call.emit("error", Object.assign(new Error(details), { code, details }));
   }
 
-  #attach<Req>(call: Duplex<Req, unknown>, session: StreamSession<Req & { typeUrl: string }>): void {
+  #attach<Req>(call: Duplex<Req, unknown>, session: StreamSession<Req & { typeUrl: string }>, channel: SendChannel): void {
     const untyped = call as Duplex<unknown, unknown>;
     this.#calls.set(untyped, session as unknown as StreamSession<never>);
     const done = () => {
       this.#calls.delete(untyped);
       session.close();
+      channel.close();
     };
     call.on("data", (request: Req & { typeUrl: string }) => {
       session.handle(request).catch((e: unknown) => {

@@ -2,10 +2,12 @@
 // (de)serialized with toBinary/fromBinary on the generated schemas. No proto-loader or protobufjs at run time.
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import { attachedEncoding } from "./encoded-response.js";
 
 function serializer<D extends DescMessage>(schema: D): (value: MessageShape<D>) => Buffer {
   return (value) => {
-    const bytes = toBinary(schema, value);
+    // A response may come encoded already (shared resources, see encoded-response.ts).
+    const bytes = attachedEncoding(value) ?? toBinary(schema, value);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }

@@ -15,6 +15,8 @@ export interface CachedResource {
   readonly any: Any;
   /** Hash of `bytes`. */
   readonly version: string;
+  /** 128 bits of that hash: resource sets add these up into an order-free version (see SetDigest). */
+  readonly digest: SetDigest;
 }
 
 export interface TypeSnapshot {
@@ -38,9 +40,280 @@ export class SnapshotError extends Error {
   override name = "SnapshotError";
 }
 
+/**
+ * A multiset hash of a resource set: four 32-bit lanes, each the sum (mod 2^32) of the resources' digests. Sums
+ * do not care about order or about how a set was assembled, so a shared base plus a node's own resources has the
+ * version the same resources would have in one piece, computed in the size of the node's part.
+ */
+export type SetDigest = readonly [number, number, number, number];
+
+const ZERO_DIGEST: SetDigest = [0, 0, 0, 0];
+
+function addDigests(a: SetDigest, b: SetDigest): SetDigest {
+  return [(a[0] + b[0]) >>> 0, (a[1] + b[1]) >>> 0, (a[2] + b[2]) >>> 0, (a[3] + b[3]) >>> 0];
+}
+
+function digestOf(sha256: Buffer): SetDigest {
+  return [sha256.readUInt32BE(8), sha256.readUInt32BE(12), sha256.readUInt32BE(16), sha256.readUInt32BE(20)];
+}
+
 const EMPTY_VERSION = hash([]);
 
-export function buildSnapshot(input: SnapshotResources): Snapshot {
+function setVersion(size: number, digest: SetDigest): string {
+  return size === 0 ? EMPTY_VERSION : hash([`${size}:${digest.join(",")}`]);
+}
+
+/** Encodes one resource (the name comes from the message; its bytes carry it, so the hash covers it). */
+export function encodeResource(type: ResourceType, message: Message, where: string): CachedResource {
+  if (message?.$typeName !== type.schema.typeName) {
+    throw new SnapshotError(`snapshot: ${where}: expected ${type.schema.typeName}, got ${message?.$typeName ?? typeof message}`);
+  }
+  const name = type.nameOf(message);
+  if (name === "") throw new SnapshotError(`snapshot: ${where}: resource has no name`);
+  let bytes: Uint8Array;
+  try {
+    bytes = toBinary(type.schema, message);
+  } catch (e) {
+    throw new SnapshotError(`snapshot: ${type.short} "${name}": cannot encode: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const sha = createHash("sha256").update(bytes).digest();
+  return {
+    name,
+    typeUrl: type.typeUrl,
+    message,
+    bytes,
+    any: create(AnySchema, { typeUrl: type.typeUrl, value: bytes }),
+    version: sha.toString("hex", 0, 8),
+    digest: digestOf(sha),
+  };
+}
+
+/**
+ * Encodes each message object once: the same object handed in again (a resource shared by many nodes, or kept
+ * from an earlier build) returns the same CachedResource. Messages must not be changed after they are encoded.
+ */
+export class ResourceEncoder {
+  readonly #encoded = new WeakMap<Message, CachedResource>();
+
+  encode(typeUrl: string, message: Message, where = "resource"): CachedResource {
+    const known = this.#encoded.get(message);
+    if (known && known.typeUrl === typeUrl) return known;
+    const type = resourceType(typeUrl);
+    if (!type) throw new SnapshotError(`snapshot: unsupported type URL "${typeUrl}" (known: ${RESOURCE_TYPES.map((t) => t.typeUrl).join(", ")})`);
+    const cached = encodeResource(type, message, where);
+    this.#encoded.set(message, cached);
+    return cached;
+  }
+}
+
+/**
+ * One type's resources. Besides the TypeSnapshot view it keeps what every stream serving it would otherwise
+ * recompute: the resources in name order and, once asked for, their encoding as DiscoveryResponse.resources.
+ */
+class ResourceSet implements TypeSnapshot {
+  readonly version: string;
+  #sorted: CachedResource[] | undefined;
+  #body: { bytes: Uint8Array; offsets: Uint32Array } | undefined;
+
+  constructor(
+    readonly typeUrl: string,
+    readonly resources: ReadonlyMap<string, CachedResource>,
+    readonly digest: SetDigest,
+  ) {
+    this.version = setVersion(resources.size, digest);
+  }
+
+  sorted(): CachedResource[] {
+    return (this.#sorted ??= [...this.resources.values()].sort(byResourceName));
+  }
+
+  /** The sorted resources as DiscoveryResponse field 2 entries, with where each one starts (plus the end). */
+  body(): { bytes: Uint8Array; offsets: Uint32Array } {
+    if (!this.#body) {
+      const entries = this.sorted().map(resourcesEntry);
+      const offsets = new Uint32Array(entries.length + 1);
+      let at = 0;
+      entries.forEach((e, i) => {
+        offsets[i] = at;
+        at += e.length;
+      });
+      offsets[entries.length] = at;
+      this.#body = { bytes: Buffer.concat(entries, at), offsets };
+    }
+    return this.#body;
+  }
+}
+
+/** A shared set plus one node's own resources (no name in both), served as one set. */
+class LayeredResourceSet implements TypeSnapshot {
+  readonly version: string;
+  readonly resources: ReadonlyMap<string, CachedResource>;
+  /** The node's resources in name order, each with its position among the base's sorted resources. */
+  readonly #overlay: { resource: CachedResource; at: number }[];
+
+  constructor(
+    readonly base: ResourceSet,
+    overlay: readonly CachedResource[],
+  ) {
+    const own = new Map<string, CachedResource>();
+    let digest = base.digest;
+    for (const r of overlay) {
+      if (base.resources.has(r.name) || own.has(r.name)) throw new SnapshotError(`snapshot: ${r.typeUrl}: duplicate resource name "${r.name}"`);
+      own.set(r.name, r);
+      digest = addDigests(digest, r.digest);
+    }
+    this.resources = new MergedMap(base.resources, own);
+    this.version = setVersion(this.resources.size, digest);
+    const sortedBase = base.sorted();
+    this.#overlay = [...own.values()].sort(byResourceName).map((resource) => ({ resource, at: lowerBound(sortedBase, resource.name) }));
+  }
+
+  get typeUrl(): string {
+    return this.base.typeUrl;
+  }
+
+  sorted(): CachedResource[] {
+    const base = this.base.sorted();
+    const out: CachedResource[] = [];
+    let from = 0;
+    for (const { resource, at } of this.#overlay) {
+      for (let i = from; i < at; i++) out.push(base[i]!);
+      out.push(resource);
+      from = at;
+    }
+    for (let i = from; i < base.length; i++) out.push(base[i]!);
+    return out;
+  }
+
+  /** The base's encoded body cut where the node's resources go (nothing cached: it is per node). */
+  bodyParts(): Uint8Array[] {
+    const { bytes, offsets } = this.base.body();
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    for (const { resource, at } of this.#overlay) {
+      if (offsets[at]! > from) parts.push(bytes.subarray(from, offsets[at]));
+      parts.push(resourcesEntry(resource));
+      from = offsets[at]!;
+    }
+    if (bytes.length > from) parts.push(bytes.subarray(from));
+    return parts;
+  }
+}
+
+/** Two maps with disjoint keys as one read-only map. */
+class MergedMap<K, V> implements ReadonlyMap<K, V> {
+  constructor(
+    private readonly first: ReadonlyMap<K, V>,
+    private readonly second: ReadonlyMap<K, V>,
+  ) {}
+  get size(): number {
+    return this.first.size + this.second.size;
+  }
+  get(key: K): V | undefined {
+    return this.first.get(key) ?? this.second.get(key);
+  }
+  has(key: K): boolean {
+    return this.first.has(key) || this.second.has(key);
+  }
+  *entries(): MapIterator<[K, V]> {
+    yield* this.first.entries();
+    yield* this.second.entries();
+  }
+  *keys(): MapIterator<K> {
+    yield* this.first.keys();
+    yield* this.second.keys();
+  }
+  *values(): MapIterator<V> {
+    yield* this.first.values();
+    yield* this.second.values();
+  }
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.entries()) callback.call(thisArg, v, k, this);
+  }
+}
+
+function lowerBound(sorted: readonly CachedResource[], name: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.name < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** One resource as DiscoveryResponse field 2 (resources): tag, length, then the Any (type_url = 1, value = 2). */
+function resourcesEntry(r: CachedResource): Uint8Array {
+  const typeUrl = Buffer.from(r.typeUrl);
+  const anyLength = 1 + varintSize(typeUrl.length) + typeUrl.length + 1 + varintSize(r.bytes.length) + r.bytes.length;
+  const out = Buffer.allocUnsafe(1 + varintSize(anyLength) + anyLength);
+  let at = 0;
+  out[at++] = 0x12;
+  at = writeVarint(out, at, anyLength);
+  out[at++] = 0x0a;
+  at = writeVarint(out, at, typeUrl.length);
+  at += typeUrl.copy(out, at);
+  out[at++] = 0x12;
+  at = writeVarint(out, at, r.bytes.length);
+  out.set(r.bytes, at);
+  return out;
+}
+
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+export function writeVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/** A type's resources as one set; names must be unique. */
+export function typeSnapshot(typeUrl: string, resources: readonly CachedResource[]): TypeSnapshot {
+  const map = new Map<string, CachedResource>();
+  let digest = ZERO_DIGEST;
+  for (const r of resources) {
+    if (map.has(r.name)) throw new SnapshotError(`snapshot: ${typeUrl}: duplicate resource name "${r.name}"`);
+    map.set(r.name, r);
+    digest = addDigests(digest, r.digest);
+  }
+  return new ResourceSet(typeUrl, map, digest);
+}
+
+/**
+ * `base` (typically shared by many nodes) plus a node's own `overlay` resources, without copying the base. Same
+ * version as typeSnapshot() over all of them. Throws SnapshotError when the overlay repeats a name.
+ */
+export function layeredTypeSnapshot(base: TypeSnapshot, overlay: readonly CachedResource[]): TypeSnapshot {
+  if (overlay.length === 0) return base;
+  const root = base instanceof ResourceSet ? base : typeSnapshot(base.typeUrl, [...base.resources.values()]);
+  if (!(root instanceof ResourceSet)) throw new SnapshotError(`snapshot: ${base.typeUrl}: a layered set cannot be a base`);
+  return new LayeredResourceSet(root, overlay);
+}
+
+/** A snapshot of prepared type snapshots (one per type URL). */
+export function snapshotOf(types: readonly TypeSnapshot[]): Snapshot {
+  return { types: new Map(types.map((t) => [t.typeUrl, t])) };
+}
+
+export function isSnapshot(value: unknown): value is Snapshot {
+  return typeof value === "object" && value !== null && (value as Snapshot).types instanceof Map;
+}
+
+export function buildSnapshot(input: SnapshotResources, encoder?: ResourceEncoder): Snapshot {
   const types = new Map<string, TypeSnapshot>();
   const entries: [ResourceType, readonly Message[]][] = [];
   if (input instanceof Map) {
@@ -56,41 +329,21 @@ export function buildSnapshot(input: SnapshotResources): Snapshot {
       if (messages) entries.push([type, messages]);
     }
   }
-  for (const [type, messages] of entries) types.set(type.typeUrl, buildTypeSnapshot(type, messages));
+  for (const [type, messages] of entries) types.set(type.typeUrl, buildTypeSnapshot(type, messages, encoder));
   return { types };
 }
 
-function buildTypeSnapshot(type: ResourceType, messages: readonly Message[]): TypeSnapshot {
-  const resources = new Map<string, CachedResource>();
+function buildTypeSnapshot(type: ResourceType, messages: readonly Message[], encoder: ResourceEncoder | undefined): TypeSnapshot {
+  const resources: CachedResource[] = [];
+  const names = new Set<string>();
   for (const [i, message] of messages.entries()) {
-    if (message?.$typeName !== type.schema.typeName) {
-      throw new SnapshotError(`snapshot: ${type.short}[${i}]: expected ${type.schema.typeName}, got ${message?.$typeName ?? typeof message}`);
-    }
-    const name = type.nameOf(message);
-    if (name === "") throw new SnapshotError(`snapshot: ${type.short}[${i}]: resource has no name`);
-    if (resources.has(name)) throw new SnapshotError(`snapshot: ${type.short}[${i}]: duplicate resource name "${name}"`);
-    let bytes: Uint8Array;
-    try {
-      bytes = toBinary(type.schema, message);
-    } catch (e) {
-      throw new SnapshotError(`snapshot: ${type.short} "${name}": cannot encode: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    resources.set(name, {
-      name,
-      typeUrl: type.typeUrl,
-      message,
-      bytes,
-      any: create(AnySchema, { typeUrl: type.typeUrl, value: bytes }),
-      version: hash([bytes]),
-    });
+    const where = `${type.short}[${i}]`;
+    const r = encoder && message?.$typeName === type.schema.typeName ? encoder.encode(type.typeUrl, message, where) : encodeResource(type, message, where);
+    if (names.has(r.name)) throw new SnapshotError(`snapshot: ${where}: duplicate resource name "${r.name}"`);
+    names.add(r.name);
+    resources.push(r);
   }
-  return { typeUrl: type.typeUrl, version: typeVersion(resources), resources };
-}
-
-function typeVersion(resources: ReadonlyMap<string, CachedResource>): string {
-  if (resources.size === 0) return EMPTY_VERSION;
-  const names = [...resources.keys()].sort();
-  return hash(names.map((n) => `${n}\0${resources.get(n)!.version}\0`));
+  return typeSnapshot(type.typeUrl, resources);
 }
 
 function hash(parts: readonly (string | Uint8Array)[]): string {
@@ -101,19 +354,56 @@ function hash(parts: readonly (string | Uint8Array)[]): string {
 
 /** The type's resources in `snapshot`, or an empty set with the empty version. */
 export function typeSnapshotOf(snapshot: Snapshot | undefined, typeUrl: string): TypeSnapshot {
-  return snapshot?.types.get(typeUrl) ?? { typeUrl, version: EMPTY_VERSION, resources: new Map() };
+  return snapshot?.types.get(typeUrl) ?? emptyType(typeUrl);
+}
+
+const EMPTY_TYPES = new Map<string, TypeSnapshot>();
+
+function emptyType(typeUrl: string): TypeSnapshot {
+  let t = EMPTY_TYPES.get(typeUrl);
+  if (!t) {
+    t = new ResourceSet(typeUrl, new Map(), ZERO_DIGEST);
+    // Clients may name any type URL; only the served ones are kept.
+    if (resourceType(typeUrl)) EMPTY_TYPES.set(typeUrl, t);
+  }
+  return t;
 }
 
 /**
- * A fingerprint of what a subscription sees: the type version for a wildcard subscription, else the named
- * resources' versions (absent ones included), so a change elsewhere in the type is not a change for it.
+ * A fingerprint of what a subscription sees: the type version for a wildcard subscription, else a digest of the
+ * named resources' versions (absent ones included), so a change elsewhere in the type is not a change for it.
  */
 export function subscriptionFingerprint(type: TypeSnapshot, subscription: Subscription): string {
   if (subscription.wildcard) return type.version;
-  return [...subscription.names]
-    .sort()
-    .map((n) => `${n}=${type.resources.get(n)?.version ?? "-"}`)
-    .join(",");
+  return memoized(fingerprints, type, subscription, () => namedFingerprint(type, subscription));
+}
+
+/**
+ * Per (type snapshot, subscription) results: a stream re-arms its watch on every ACK with the same subscription
+ * object (sotw.ts keeps an unchanged one, frozen), and the type is shared, so an EDS subscription naming thousands of
+ * clusters is walked once per change, not once per ACK.
+ */
+const fingerprints = new WeakMap<TypeSnapshot, WeakMap<Subscription, string>>();
+const coverage = new WeakMap<TypeSnapshot, WeakMap<Subscription, boolean>>();
+
+function memoized<V>(memo: WeakMap<TypeSnapshot, WeakMap<Subscription, V>>, type: TypeSnapshot, subscription: Subscription, compute: () => V): V {
+  // Only frozen subscriptions are known not to change (delta streams edit theirs in place).
+  if (!Object.isFrozen(subscription)) return compute();
+  let bySubscription = memo.get(type);
+  if (!bySubscription) memo.set(type, (bySubscription = new WeakMap()));
+  if (bySubscription.has(subscription)) return bySubscription.get(subscription)!;
+  const v = compute();
+  bySubscription.set(subscription, v);
+  return v;
+}
+
+function namedFingerprint(type: TypeSnapshot, subscription: Subscription): string {
+  let digest = ZERO_DIGEST;
+  for (const n of subscription.names) {
+    const r = type.resources.get(n);
+    digest = addDigests(digest, r ? r.digest : digestOf(createHash("sha256").update(`\0absent\0${n}`).digest()));
+  }
+  return `${subscription.names.size}:${digest.join(",")}`;
 }
 
 export interface Subscription {
@@ -124,13 +414,42 @@ export interface Subscription {
 
 /** The resources a subscription selects, in name order. */
 export function selectResources(type: TypeSnapshot, subscription: Subscription): CachedResource[] {
-  if (subscription.wildcard) return [...type.resources.values()].sort(byResourceName);
+  if (coversType(type, subscription)) return sortedResources(type);
   const out: CachedResource[] = [];
   for (const n of subscription.names) {
     const r = type.resources.get(n);
     if (r) out.push(r);
   }
   return out.sort(byResourceName);
+}
+
+/** Whether the subscription selects every resource of the type (wildcard, or names that include them all). */
+function coversType(type: TypeSnapshot, subscription: Subscription): boolean {
+  if (subscription.wildcard) return true;
+  if (subscription.names.size < type.resources.size) return false;
+  return memoized(coverage, type, subscription, () => {
+    let present = 0;
+    for (const n of subscription.names) if (type.resources.has(n)) present++;
+    return present === type.resources.size;
+  });
+}
+
+function sortedResources(type: TypeSnapshot): CachedResource[] {
+  if (type instanceof ResourceSet || type instanceof LayeredResourceSet) return type.sorted();
+  return [...type.resources.values()].sort(byResourceName);
+}
+
+/**
+ * What a subscription selects, encoded as DiscoveryResponse.resources (field 2, repeated Any) in name order: the
+ * same bytes toBinary writes for `selectResources(...).map((r) => r.any)`, mostly cut from the shared set's
+ * encoding instead of re-encoded per stream.
+ */
+export function encodedSelection(type: TypeSnapshot, subscription: Subscription): Uint8Array[] {
+  if (coversType(type, subscription)) {
+    if (type instanceof ResourceSet) return [type.body().bytes];
+    if (type instanceof LayeredResourceSet) return type.bodyParts();
+  }
+  return selectResources(type, subscription).map(resourcesEntry);
 }
 
 function byResourceName(a: CachedResource, b: CachedResource): number {

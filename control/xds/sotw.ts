@@ -12,7 +12,8 @@ import {
 } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { Watch } from "./cache.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, resourceType } from "./resource-types.js";
-import { selectResources, type Subscription, type TypeSnapshot } from "./snapshot.js";
+import { attachEncoding, encodeDiscoveryResponse } from "./encoded-response.js";
+import { encodedSelection, selectResources, type Subscription, type TypeSnapshot } from "./snapshot.js";
 import { StreamSession, type StreamContext } from "./stream-session.js";
 
 /** Never a real version: makes the cache answer a watch at once (or on the node's first snapshot). */
@@ -26,7 +27,8 @@ interface SotwTypeState {
   legacyWildcard: boolean;
   nonce: string;
   sentVersion: string;
-  sentSubscriptionKey: string;
+  /** The subscription the last response was computed for. */
+  sentSubscription: Subscription | undefined;
   watch: Watch | undefined;
   /** Answer the next request even if nothing changed (endpoints after their cluster was re-sent). */
   answerNext: boolean;
@@ -47,8 +49,12 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
     const answering = request.responseNonce !== "" && state !== undefined;
     if (answering && request.responseNonce !== state.nonce) return; // stale: a newer response is on its way
 
-    const { subscription, legacyWildcard } = parseSubscription(typeUrl, request.resourceNames, state);
-    this.sync!.subscribed(typeUrl, [...subscription.names], subscription.wildcard);
+    const parsed = parseSubscription(typeUrl, request.resourceNames, state);
+    // ACKs repeat the subscription (EDS: thousands of names); an unchanged one is kept, not re-recorded.
+    const unchanged = state !== undefined && state.legacyWildcard === parsed.legacyWildcard && sameSubscription(state.subscription, parsed.subscription);
+    const subscription = unchanged ? state.subscription : parsed.subscription;
+    const legacyWildcard = parsed.legacyWildcard;
+    if (!unchanged) this.sync!.subscribed(typeUrl, [...subscription.names], subscription.wildcard);
 
     if (answering) {
       if (request.errorDetail) {
@@ -65,7 +71,7 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
       legacyWildcard,
       nonce: "",
       sentVersion: "",
-      sentSubscriptionKey: "",
+      sentSubscription: undefined,
       watch: undefined,
       answerNext: false,
     };
@@ -78,7 +84,7 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
       this.ctx.log(`xds: ${this.node!.id} subscribed to unsupported type ${typeUrl}; it gets no responses`);
       return;
     }
-    const answerNow = !answering || next.answerNext || subscriptionKey(subscription) !== next.sentSubscriptionKey;
+    const answerNow = !answering || next.answerNext || next.sentSubscription === undefined || !sameSubscription(subscription, next.sentSubscription);
     next.answerNext = false;
     this.#arm(typeUrl, next, answerNow ? ANSWER_NOW : next.sentVersion);
   }
@@ -97,19 +103,19 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
   #respond(state: SotwTypeState, type: TypeSnapshot): void {
     if (this.closed) return;
     const nonce = this.nextNonce();
-    const resources = selectResources(type, state.subscription);
-    this.send(
-      create(DiscoveryResponseSchema, {
-        versionInfo: type.version,
-        resources: resources.map((r) => r.any),
-        typeUrl: type.typeUrl,
-        nonce,
-        controlPlane: { identifier: CONTROL_PLANE_ID },
-      }),
-    );
+    const subscription = state.subscription;
+    const response = create(DiscoveryResponseSchema, {
+      versionInfo: type.version,
+      resources: selectResources(type, subscription).map((r) => r.any),
+      typeUrl: type.typeUrl,
+      nonce,
+      controlPlane: { identifier: CONTROL_PLANE_ID },
+    });
+    // Encoded when the transport gets to it, mostly from the shared set's bytes (thousands of streams, same resources).
+    this.send(attachEncoding(response, () => encodeDiscoveryResponse(response, encodedSelection(type, subscription))));
     state.nonce = nonce;
     state.sentVersion = type.version;
-    state.sentSubscriptionKey = subscriptionKey(state.subscription);
+    state.sentSubscription = subscription;
     this.sync!.sent(type.typeUrl, type.version, nonce);
     if (type.typeUrl === CLUSTER_TYPE) this.#resendEndpoints();
   }
@@ -138,16 +144,20 @@ function parseSubscription(
   resourceNames: readonly string[],
   previous: SotwTypeState | undefined,
 ): { subscription: Subscription; legacyWildcard: boolean } {
+  // Frozen: never edited once made, so the cache may remember what it computed for it (snapshot.ts).
   const names = new Set(resourceNames.filter((n) => n !== "*"));
-  if (resourceNames.includes("*")) return { subscription: { wildcard: true, names }, legacyWildcard: false };
+  if (resourceNames.includes("*")) return { subscription: Object.freeze({ wildcard: true, names }), legacyWildcard: false };
   if (names.size === 0) {
     // An empty list means "everything" for LDS/CDS on the first request, and keeps meaning it while it stays empty.
     const legacy = previous ? previous.legacyWildcard : resourceType(typeUrl)?.wildcardByDefault === true;
-    return { subscription: { wildcard: legacy, names }, legacyWildcard: legacy };
+    return { subscription: Object.freeze({ wildcard: legacy, names }), legacyWildcard: legacy };
   }
-  return { subscription: { wildcard: false, names }, legacyWildcard: false };
+  return { subscription: Object.freeze({ wildcard: false, names }), legacyWildcard: false };
 }
 
-function subscriptionKey(s: Subscription): string {
-  return `${s.wildcard ? "*" : ""}|${[...s.names].sort().join(",")}`;
+function sameSubscription(a: Subscription, b: Subscription): boolean {
+  if (a === b) return true;
+  if (a.wildcard !== b.wildcard || a.names.size !== b.names.size) return false;
+  for (const n of a.names) if (!b.names.has(n)) return false;
+  return true;
 }

@@ -1,5 +1,6 @@
 // Turns a proto-valid, supported-fields-only Bootstrap into the gateway's GatewayConfig, checking what the proto's
 // validation rules and Envoy's config loading require (names, one-of choices, references between objects). Portable.
+import { equals } from "@bufbuild/protobuf";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { anyUnpack, BytesValueSchema, StringValueSchema, type Any } from "@bufbuild/protobuf/wkt";
 import type { Bootstrap, Bootstrap_DynamicResources } from "../../gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
@@ -9,15 +10,17 @@ import { Cluster_DiscoveryType, type Cluster } from "../../gen/envoy/config/clus
 import type { ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { RouteAction_ClusterNotFoundResponseCode, type Route } from "../../gen/envoy/config/route/v3/route_components_pb.js";
+import { RouteAction_ClusterNotFoundResponseCode, VirtualHost_TlsRequirementType, type Route } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import {
+  HttpConnectionManager_CodecType,
   HttpConnectionManagerSchema,
   type HttpFilter,
 } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { WasmSchema } from "../../gen/envoy/extensions/filters/http/wasm/v3/wasm_pb.js";
 import { protocolOptions } from "./protocol-options.js";
 import { accessLog, clusterPolicies, hashPolicy, retryPolicy, weightedClusters } from "./build-policies.js";
-import { problemAt, type FieldPath, type FieldProblem } from "./errors.js";
+import { formatPath, problemAt, type FieldPath, type FieldProblem } from "./errors.js";
+import { listenerTls, type SecretSource } from "./listener-tls.js";
 import { ROUTER_FILTER_TYPE, WASM_FILTER_TYPE } from "./supported.js";
 import type {
   AdsSourceConfig, ClusterConfig, RetryPolicyConfig, GatewayConfig, HcmConfig, JsonValue, ListenerConfig, RouteConfig, RouteTableConfig, SocketAddr, WasmFilterConfig,
@@ -52,17 +55,18 @@ export interface BuildOptions {
   edsEndpoints?(serviceName: string, path: FieldPath): SocketAddr[];
   /** xDS only: the local file holding remote wasm code (fetched and verified). Without it, code.remote is rejected. */
   remoteCode?(ref: RemoteCodeRef, path: FieldPath): string;
-  /** Clusters the gateway itself speaks gRPC to (the ADS cluster): HTTP/2 protocol options are allowed there. */
-  grpcClusters?: ReadonlySet<string>;
+  /**
+   * Certificates and keys of TLS listeners: files named in the bootstrap and SDS secrets by name (credentialName).
+   * Without it, a listener with a TLS transport socket is rejected.
+   */
+  secrets?: SecretSource;
 }
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 export function buildConfig(b: Bootstrap, opts: BuildOptions): GatewayConfig {
-  const adsService = b.dynamicResources?.adsConfig?.grpcServices[0]?.targetSpecifier;
-  const grpcClusters = new Set(adsService?.case === "envoyGrpc" ? [adsService.value.clusterName] : []);
-  const clusters = (b.staticResources?.clusters ?? []).map((c, i) => buildCluster(c, ["static_resources", "clusters", i], { ...opts, grpcClusters }));
+  const clusters = (b.staticResources?.clusters ?? []).map((c, i) => buildCluster(c, ["static_resources", "clusters", i], opts));
   const clusterNames = new Set<string>();
   clusters.forEach((c, i) => {
     if (clusterNames.has(c.name)) fail(["static_resources", "clusters", i, "name"], `duplicate cluster name "${c.name}"`);
@@ -162,26 +166,44 @@ export function buildCluster(c: Cluster, path: FieldPath, opts: BuildOptions): C
     connectTimeoutMs: durationMs(c.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS),
     endpoints,
     ...clusterPolicies(c, path),
-    ...protocolOptions(c, path, opts.grpcClusters?.has(c.name) === true, fail),
+    ...protocolOptions(c, path, fail),
   };
 }
 
-/** `clusters`: the known cluster names inline route configs are validated against. */
+/**
+ * `clusters`: the known cluster names inline route configs are validated against. Several filter chains (TLS by SNI,
+ * TLS and plain text on one port) must run the same http_connection_manager: see listener-tls.ts.
+ */
 export function buildListener(l: Listener, path: FieldPath, clusters: Set<string>, opts: BuildOptions): ListenerConfig {
   const index = path[path.length - 1];
   const address = socketAddr(l.address, [...path, "address"]);
-  if (l.filterChains.length !== 1) fail([...path, "filter_chains"], "exactly one filter chain is supported by halyard gateway");
-  const chainPath = [...path, "filter_chains", 0];
-  const filters = l.filterChains[0]!.filters;
-  if (filters.length !== 1) fail([...chainPath, "filters"], "exactly one network filter (http_connection_manager) is supported by halyard gateway");
-  const f = filters[0]!;
-  const fPath = [...chainPath, "filters", 0];
-  if (f.configType.case !== "typedConfig") fail(fPath, "typed_config (an HttpConnectionManager) is required");
+  if (l.filterChains.length === 0) fail([...path, "filter_chains"], "at least one filter chain is required");
+  let hcm: { any: Any; path: FieldPath } | undefined;
+  l.filterChains.forEach((chain, i) => {
+    const chainPath = [...path, "filter_chains", i];
+    const filters = chain.filters;
+    if (filters.length !== 1) fail([...chainPath, "filters"], "exactly one network filter (http_connection_manager) is supported by halyard gateway");
+    const f = filters[0]!;
+    const fPath = [...chainPath, "filters", 0];
+    if (f.configType.case !== "typedConfig") fail(fPath, "typed_config (an HttpConnectionManager) is required");
+    if (!hcm) hcm = { any: f.configType.value, path: [...fPath, "typed_config"] };
+    else if (!sameHcm(hcm.any, f.configType.value)) {
+      fail([...fPath, "typed_config"], `differs from ${formatPath(hcm.path.slice(path.length))}: filter chains with different http_connection_manager configs are not supported by halyard gateway`);
+    }
+  });
+  const tls = listenerTls(l, path, opts.secrets, fail);
   return {
     name: l.name || `listener_${index}`,
     address,
-    hcm: buildHcm(f.configType.value, [...fPath, "typed_config"], clusters, opts),
+    hcm: buildHcm(hcm!.any, hcm!.path, clusters, opts),
+    ...(tls ? { tls } : {}),
   };
+}
+
+function sameHcm(a: Any, b: Any): boolean {
+  const x = anyUnpack(a, HttpConnectionManagerSchema);
+  const y = anyUnpack(b, HttpConnectionManagerSchema);
+  return x !== undefined && y !== undefined && equals(HttpConnectionManagerSchema, x, y);
 }
 
 function buildHcm(any: Any, path: FieldPath, clusters: Set<string>, opts: BuildOptions): HcmConfig {
@@ -205,6 +227,7 @@ function buildHcm(any: Any, path: FieldPath, clusters: Set<string>, opts: BuildO
     routeConfig: rs.case === "routeConfig" ? buildRoutes(rs.value, [...path, "route_config"], clusters) : rdsRoutes(rs.value.routeConfigName, rs.value.configSource !== undefined, [...path, "rds"], opts),
     httpFilters,
     useRemoteAddress: hcm.useRemoteAddress ?? false,
+    ...(hcm.codecType === HttpConnectionManager_CodecType.HTTP1 ? { http1Only: true } : {}),
     ...(hcm.accessLog.length > 0 ? { accessLogs: hcm.accessLog.map((l, i) => accessLog(l, [...path, "access_log", i])) } : {}),
   };
 }
@@ -307,6 +330,7 @@ export function buildRoutes(rc: RouteConfiguration, path: FieldPath, known: Set<
       routes: vh.routes.map((r, j) => buildRoute(r, [...p, "routes", j], clusters, vhRetry)),
       ...(vh.includeRequestAttemptCount ? { includeAttemptCount: true } : {}),
       ...(vh.includeAttemptCountInResponse ? { includeAttemptCountInResponse: true } : {}),
+      ...(vh.requireTls === VirtualHost_TlsRequirementType.ALL ? { requireTls: true } : {}),
     };
   });
   return { name: rc.name, virtualHosts };

@@ -1,11 +1,17 @@
 // Node side of bootstrap loading: reads the file and checks referenced files on disk.
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { fileSecrets } from "../secrets-node.js";
 import { BootstrapError } from "./errors.js";
 import { parseBootstrap } from "./parse.js";
 import type { GatewayConfig } from "./types.js";
 
-export function loadBootstrapFile(file: string): GatewayConfig {
+export interface LoadOptions {
+  /** `--secrets-dir`: where SDS secrets (credentialName) of TLS listeners are read from. */
+  secretsDir?: string;
+}
+
+export function loadBootstrapFile(file: string, opts: LoadOptions = {}): GatewayConfig {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -17,6 +23,7 @@ export function loadBootstrapFile(file: string): GatewayConfig {
   return parseBootstrap(file, text, {
     resolvePath: (name) => resolve(base, name),
     checkFile: wasmFileProblem,
+    secrets: fileSecrets({ baseDir: base, ...(opts.secretsDir ? { secretsDir: opts.secretsDir } : {}) }),
   });
 }
 

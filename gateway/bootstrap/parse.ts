@@ -4,6 +4,7 @@ import { BootstrapSchema } from "../../gen/envoy/config/bootstrap/v3/bootstrap_p
 import { registry } from "../../gen/registry.js";
 import { buildConfig, ProblemError } from "./build.js";
 import { BootstrapError, problemAt } from "./errors.js";
+import type { SecretSource } from "./listener-tls.js";
 import { decodeJson } from "./proto-json.js";
 import { readSource } from "./source.js";
 import { findUnsupported } from "./supported.js";
@@ -13,6 +14,8 @@ export interface ParseOptions {
   resolvePath(name: string): string;
   /** Returns why a referenced file (wasm code) cannot be used, or undefined when it is fine. */
   checkFile?(path: string): string | undefined;
+  /** Certificates of TLS listeners (files, SDS secrets). */
+  secrets?: SecretSource;
 }
 
 export function parseBootstrap(file: string, text: string, opts: ParseOptions): GatewayConfig {

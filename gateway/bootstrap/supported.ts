@@ -15,6 +15,9 @@ export const STDOUT_LOG_TYPE = "envoy.extensions.access_loggers.stream.v3.Stdout
 export const STDERR_LOG_TYPE = "envoy.extensions.access_loggers.stream.v3.StderrAccessLog";
 export const FILE_LOG_TYPE = "envoy.extensions.access_loggers.file.v3.FileAccessLog";
 export const PREVIOUS_HOSTS_TYPE = "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
+export const TLS_INSPECTOR_TYPE = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
+export const DOWNSTREAM_TLS_TYPE = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+const TLS = "envoy.extensions.transport_sockets.tls.v3";
 const STRING_OR_BYTES = ["google.protobuf.StringValue", "google.protobuf.BytesValue"];
 
 const anyOf = (...types: string[]): Rule => (v) => {
@@ -47,8 +50,24 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   "envoy.config.core.v3.SocketAddress": { address: true, port_value: true, protocol: enumOf(["TCP", 0]) },
 
   // traffic_direction and a chain's name only label stats and logs in Envoy.
-  "envoy.config.listener.v3.Listener": { name: true, address: true, filter_chains: true, traffic_direction: true },
-  "envoy.config.listener.v3.FilterChain": { name: true, filters: true },
+  // listener_filters: only tls_inspector, whose job (TLS or not, SNI) the gateway does on every connection anyway.
+  "envoy.config.listener.v3.Listener": { name: true, address: true, filter_chains: true, traffic_direction: true, listener_filters: true },
+  "envoy.config.listener.v3.ListenerFilter": { name: true, typed_config: anyOf(TLS_INSPECTOR_TYPE) },
+  [TLS_INSPECTOR_TYPE]: {},
+  "envoy.config.listener.v3.FilterChain": { name: true, filters: true, filter_chain_match: true, transport_socket: true },
+  "envoy.config.listener.v3.FilterChainMatch": { server_names: true, transport_protocol: true },
+  "envoy.config.core.v3.TransportSocket": { name: true, typed_config: anyOf(DOWNSTREAM_TLS_TYPE) },
+  [DOWNSTREAM_TLS_TYPE]: { common_tls_context: true, require_client_certificate: true },
+  [`${TLS}.CommonTlsContext`]: {
+    tls_certificates: true,
+    tls_certificate_sds_secret_configs: true,
+    validation_context: true,
+    validation_context_sds_secret_config: true,
+    alpn_protocols: true,
+  },
+  [`${TLS}.TlsCertificate`]: { certificate_chain: true, private_key: true },
+  [`${TLS}.SdsSecretConfig`]: { name: true, sds_config: true },
+  [`${TLS}.CertificateValidationContext`]: { trusted_ca: true },
   "envoy.config.listener.v3.Filter": { name: true, typed_config: anyOf(HCM_TYPE) },
   [HCM_TYPE]: {
     stat_prefix: true,
@@ -95,6 +114,7 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     retry_policy: true,
     include_request_attempt_count: true,
     include_attempt_count_in_response: true,
+    require_tls: enumOf(["NONE", 0], ["ALL", 2]),
   },
   "envoy.config.route.v3.Route": { name: true, match: true, route: true },
   "envoy.config.route.v3.RouteMatch": { prefix: true, path: true, case_sensitive: true },

@@ -90,6 +90,8 @@ export interface VirtualHostConfig {
   routes: RouteConfig[];
   /** include_request_attempt_count / include_attempt_count_in_response. */
   includeAttemptCount?: boolean;
+  /** require_tls ALL: a request whose x-forwarded-proto is not https gets a 301 to https (Envoy's SSL redirect). */
+  requireTls?: boolean;
   includeAttemptCountInResponse?: boolean;
 }
 
@@ -105,6 +107,8 @@ export interface HcmConfig {
   httpFilters: WasmFilterConfig[];
   useRemoteAddress: boolean;
   accessLogs?: AccessLogConfig[];
+  /** codec_type HTTP1: no HTTP/2 (neither the h2c preface nor ALPN h2). Default AUTO. */
+  http1Only?: boolean;
 }
 
 /** Envoy's default text format to stdout/stderr or a file. */
@@ -114,6 +118,27 @@ export interface ListenerConfig {
   name: string;
   address: SocketAddr;
   hcm: HcmConfig;
+  /** TLS filter chains; absent: plain text only. */
+  tls?: ListenerTlsConfig;
+}
+
+/** One TLS filter chain: the certificate it serves and the SNI names that select it. PEM text, already read. */
+export interface TlsChainConfig {
+  /** The chain's name, else filter_chains[i]. */
+  name: string;
+  /** filter_chain_match.server_names: exact names or "*.suffix"; empty: the chain for any (or no) SNI. */
+  serverNames: string[];
+  certificateChain: string;
+  privateKey: string;
+  /** CA bundle client certificates are verified against (validation context). */
+  trustedCa?: string;
+  requireClientCertificate: boolean;
+}
+
+export interface ListenerTlsConfig {
+  chains: TlsChainConfig[];
+  /** A plain-text chain exists too: TLS is told from plain text by the first byte, as tls_inspector does. */
+  plaintext: boolean;
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
@@ -155,6 +180,8 @@ export interface ClusterConfig {
   healthyPanicThreshold?: number;
   /** Upstream keep-alive pool limits (common_http_protocol_options). */
   idleTimeoutMs?: number;
+  /** explicit_http_config.http2_protocol_options: HTTP/2 (h2c, prior knowledge) to the endpoints. */
+  http2?: boolean;
   maxRequestsPerConnection?: number;
 }
 

@@ -14,6 +14,7 @@ import {
   type BuildOptions, type RemoteCodeRef,
 } from "../bootstrap/build.js";
 import { formatPath, type FieldProblem } from "../bootstrap/errors.js";
+import type { SecretSource } from "../bootstrap/listener-tls.js";
 import { findUnsupported } from "../bootstrap/supported.js";
 import type { ClusterConfig, ListenerConfig, RouteTableConfig, SocketAddr } from "../bootstrap/types.js";
 
@@ -107,6 +108,8 @@ export interface Resolvers {
   endpoints(serviceName: string): SocketAddr[] | undefined;
   /** Local path of verified remote code, by sha256. */
   code(sha256: string): string | undefined;
+  /** Certificates of TLS listeners (SDS secrets by name); without it a TLS listener is rejected. */
+  secrets?: SecretSource;
 }
 
 function buildOptions(r: Resolvers): BuildOptions {
@@ -115,6 +118,7 @@ function buildOptions(r: Resolvers): BuildOptions {
     routes: (name) => r.routes(name) ?? warming(`route configuration "${name}"`),
     edsEndpoints: (svc) => r.endpoints(svc) ?? warming(`endpoints of "${svc}"`),
     remoteCode: (ref) => r.code(ref.sha256) ?? warming(`wasm code ${ref.sha256}`),
+    ...(r.secrets ? { secrets: r.secrets } : {}),
   };
 }
 
@@ -140,12 +144,13 @@ export function convertEndpoints(cla: ClusterLoadAssignment): SocketAddr[] {
 }
 
 /** Resolvers that accept anything: a resource checked on its own, before what it refers to is known. */
-export function isolatedResolvers(resolvePath: (name: string) => string): Resolvers {
+export function isolatedResolvers(resolvePath: (name: string) => string, secrets?: SecretSource): Resolvers {
   return {
     resolvePath,
     routes: (name) => ({ name, virtualHosts: [] }),
     endpoints: () => [],
     code: (sha) => `sha256:${sha}`,
+    ...(secrets ? { secrets } : {}),
   };
 }
 
@@ -168,10 +173,11 @@ export function edsNames(c: Cluster): string[] {
 }
 
 /** The remote wasm code a listener's filters name (collected by building it with recording resolvers). */
-export function remoteCodeRefs(l: Listener, clusterNames: Set<string>, resolvePath: (name: string) => string): RemoteCodeRef[] {
+export function remoteCodeRefs(l: Listener, clusterNames: Set<string>, resolvePath: (name: string) => string, secrets?: SecretSource): RemoteCodeRef[] {
   const refs: RemoteCodeRef[] = [];
   const opts: BuildOptions = {
     resolvePath,
+    ...(secrets ? { secrets } : {}),
     routes: (name) => ({ name, virtualHosts: [] }),
     edsEndpoints: () => [],
     remoteCode: (ref) => {

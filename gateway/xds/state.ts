@@ -11,6 +11,7 @@ import type { Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
+import type { SecretSource } from "../bootstrap/listener-tls.js";
 import type { ClusterConfig, GatewayConfig, ListenerConfig, RouteTableConfig, SocketAddr } from "../bootstrap/types.js";
 import {
   checkSupported, convertCluster, convertEndpoints, convertListener, convertRoutes, decodeResources, edsNames, isolatedResolvers,
@@ -53,6 +54,8 @@ export interface XdsStateOptions {
   /** local.filename of wasm code from LDS (default: as given). */
   resolvePath?(name: string): string;
   remoteCode?: RemoteCodeCache;
+  /** Certificates of TLS listeners (SDS secrets by name, e.g. from --secrets-dir); without it they are NACKed. */
+  secrets?: SecretSource;
   /** How long the first configuration waits for listeners' routes and clusters' endpoints. Default 15 s (Envoy's). */
   initialFetchTimeoutMs?: number;
   log?(line: string): void;
@@ -247,8 +250,8 @@ export class XdsState implements DeltaXdsSubscriber {
     const clusterNames = this.clusterNames(this.resources.clusters);
     if (this.opts.base.listeners.some((s) => s.name === name)) throw new ResourceError(`listener "${name}": a static listener of that name exists in the bootstrap`);
     checkSupported("listeners", name, l);
-    convertListener(l, clusterNames, isolatedResolvers(this.resolvePath));
-    const refs = remoteCodeRefs(l, clusterNames, this.resolvePath);
+    convertListener(l, clusterNames, isolatedResolvers(this.resolvePath, this.opts.secrets));
+    const refs = remoteCodeRefs(l, clusterNames, this.resolvePath, this.opts.secrets);
     try {
       await Promise.all(refs.map((r) => this.remoteCode.ensure(r)));
     } catch (e) {
@@ -295,6 +298,7 @@ export class XdsState implements DeltaXdsSubscriber {
       routes: (name) => built.routes.get(name),
       endpoints: (svc) => built.endpoints.get(svc),
       code: (sha) => this.remoteCode.pathOf(sha),
+      ...(this.opts.secrets ? { secrets: this.opts.secrets } : {}),
     };
     const previousClusters = new Map((this.lastApplied?.clusters ?? []).map((c) => [c.name, c]));
     const clusters: ClusterConfig[] = [...base.clusters];

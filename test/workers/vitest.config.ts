@@ -10,5 +10,7 @@ export default defineProject({
     name: "workers",
     root: fileURLToPath(new URL("../..", import.meta.url)),
     include: ["test/workers/**/*.test.ts"],
+    // Real upstreams, the snapshot translated from examples/payments, a control plane (test/workers/global-setup.ts).
+    globalSetup: ["test/workers/global-setup.ts"],
   },
 });

@@ -11,7 +11,7 @@ import { encodePairs, pairsSize, parsePairs } from "./pairs.js";
 import { getProperty, setProperty, type PluginScope } from "./properties.js";
 import type { SharedState } from "./shared.js";
 import type { HeaderMap, HostOptions } from "./types.js";
-import { utf8Length, writeUtf8 } from "./utf8.js";
+import { FOLD_LOWER, FOLD_NONE } from "./intern.js";
 import type { GuestVM } from "./vm.js";
 
 /** What hostcalls need from the plugin that owns the VM. */
@@ -36,14 +36,88 @@ export interface ImportHost {
 
 type Fn = (...args: any[]) => number;
 
-/** Turns GuestMemoryError into `code`; everything else (traps, proc_exit) propagates. */
+/**
+ * Wraps a hostcall so GuestMemoryError answers `code`; everything else (traps, proc_exit) propagates.
+ * The wrapper takes exactly the hostcall's declared parameters: V8 then calls it from wasm on its
+ * fast path (no arity adaptation, no `arguments` object), which a generic `fn.apply(this, arguments)`
+ * wrapper cost on every hostcall.
+ */
 function guard(fn: Fn, code: number): Fn {
+  const fail = (e: unknown): number => {
+    if (e instanceof GuestMemoryError) return code;
+    throw e;
+  };
+  switch (fn.length) {
+    case 0:
+      return () => {
+        try {
+          return fn();
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 1:
+      return (a: unknown) => {
+        try {
+          return fn(a);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 2:
+      return (a: unknown, b: unknown) => {
+        try {
+          return fn(a, b);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 3:
+      return (a: unknown, b: unknown, c: unknown) => {
+        try {
+          return fn(a, b, c);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 4:
+      return (a: unknown, b: unknown, c: unknown, d: unknown) => {
+        try {
+          return fn(a, b, c, d);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 5:
+      return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => {
+        try {
+          return fn(a, b, c, d, e);
+        } catch (err) {
+          return fail(err);
+        }
+      };
+    case 6:
+      return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) => {
+        try {
+          return fn(a, b, c, d, e, f);
+        } catch (err) {
+          return fail(err);
+        }
+      };
+    case 8:
+      return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown, h: unknown) => {
+        try {
+          return fn(a, b, c, d, e, f, g, h);
+        } catch (err) {
+          return fail(err);
+        }
+      };
+  }
   return function (this: unknown) {
     try {
-      return fn.apply(this, arguments as unknown as any[]);
+      return fn.apply(this, arguments as unknown as unknown[]);
     } catch (e) {
-      if (e instanceof GuestMemoryError) return code;
-      throw e;
+      return fail(e);
     }
   };
 }
@@ -102,7 +176,8 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
     return undefined;
   }
 
-  const lowerKey = (ptr: number, len: number) => mem().string(ptr, len).toLowerCase();
+  const lowerKey = (ptr: number, len: number) => vm.memory.interned(ptr, len, FOLD_LOWER);
+  const text = (ptr: number, len: number) => vm.memory.interned(ptr, len, FOLD_NONE);
 
   const unimplemented = () => WasmResult.Unimplemented;
 
@@ -179,17 +254,16 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
       const map = headerMap(type);
       if (map === undefined) return WasmResult.BadArgument;
       if (map === null) return WasmResult.NotFound;
-      const bytes = encodePairs(map);
-      vm.returnWith(bytes.length, ptrOut, sizeOut, (dst, at) => dst.set(bytes, at));
+      vm.returnBytes(encodePairs(map), ptrOut, sizeOut);
       return WasmResult.Ok;
     },
     proxy_set_header_map_pairs(type: number, ptr: number, size: number) {
       const map = mutableMap(type);
       if (typeof map === "number") return map;
-      const pairs = parsePairs(mem().view(ptr, size));
+      const pairs = parsePairs(mem().view(ptr, size), true);
       if (!pairs) return WasmResult.BadArgument;
       map.length = 0;
-      for (const [k, v] of pairs) map.push([k.toLowerCase(), v]);
+      for (let i = 0; i < pairs.length; i++) map.push(pairs[i]);
       return WasmResult.Ok;
     },
     proxy_get_header_map_value(type: number, kPtr: number, kSize: number, ptrOut: number, sizeOut: number) {
@@ -199,8 +273,7 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
       if (!map) return WasmResult.NotFound;
       for (let i = 0; i < map.length; i++) {
         if (map[i][0] === key) {
-          const value = map[i][1];
-          vm.returnWith(utf8Length(value), ptrOut, sizeOut, (dst, at) => writeUtf8(value, dst, at));
+          vm.returnString(map[i][1], ptrOut, sizeOut);
           return WasmResult.Ok;
         }
       }
@@ -209,16 +282,17 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
     proxy_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number) {
       const map = mutableMap(type);
       if (typeof map === "number") return map;
-      map.push([lowerKey(kPtr, kSize), mem().string(vPtr, vSize)]);
+      map.push([lowerKey(kPtr, kSize), text(vPtr, vSize)]);
       return WasmResult.Ok;
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number) {
       const map = mutableMap(type);
       if (typeof map === "number") return map;
       const key = lowerKey(kPtr, kSize);
-      const value = mem().string(vPtr, vSize);
-      const first = map.findIndex(([k]) => k === key);
-      if (first < 0) map.push([key, value]);
+      const value = text(vPtr, vSize);
+      let first = 0;
+      while (first < map.length && map[first][0] !== key) first++;
+      if (first === map.length) map.push([key, value]);
       else {
         map[first] = [key, value];
         removeKey(map, key, first + 1);
@@ -256,14 +330,14 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
     proxy_get_status(codePtr: number, msgPtrOut: number, msgSizeOut: number) {
       mem().check(codePtr, 4);
       const { code, message } = vm.callStatus;
-      vm.returnWith(utf8Length(message), msgPtrOut, msgSizeOut, (dst, at) => writeUtf8(message, dst, at));
+      vm.returnString(message, msgPtrOut, msgSizeOut);
       mem().setU32(codePtr, code);
       return WasmResult.Ok;
     },
     proxy_send_local_response(status: number, dPtr: number, dSize: number, bPtr: number, bSize: number, hPtr: number, hSize: number, grpc: number) {
       const details = mem().string(dPtr, dSize);
       const body = mem().copy(bPtr, bSize);
-      const headers = parsePairs(mem().view(hPtr, hSize));
+      const headers = parsePairs(mem().view(hPtr, hSize), true);
       if (!headers) return WasmResult.BadArgument;
       const s = stream();
       if (!s) return WasmResult.BadArgument;
@@ -272,7 +346,7 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
         status: status >>> 0,
         details,
         body,
-        headers: headers.map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
+        headers,
         grpcStatus: g === NO_GRPC_STATUS || g > 16 ? undefined : g,
       });
       return WasmResult.Ok;
@@ -370,20 +444,23 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
       const value = getProperty(mem().view(pPtr, pSize), host.scope, stream());
       mem().check(ptrOut, 4);
       mem().check(sizeOut, 4);
-      if (!value) return WasmResult.NotFound;
-      vm.returnBytes(value, ptrOut, sizeOut);
+      if (value === null) return WasmResult.NotFound;
+      if (typeof value === "string") vm.returnString(value, ptrOut, sizeOut);
+      else vm.returnBytes(value, ptrOut, sizeOut);
       return WasmResult.Ok;
     },
     proxy_set_property(pPtr: number, pSize: number, vPtr: number, vSize: number) {
-      const path = mem().copy(pPtr, pSize);
-      const value = mem().copy(vPtr, vSize);
-      return setProperty(path, value, stream()) ? WasmResult.Ok : WasmResult.NotFound;
+      const m = vm.memory;
+      m.check(pPtr, pSize);
+      const value = m.copy(vPtr, vSize);
+      return setProperty(m.path(pPtr, pSize), value, stream()) ? WasmResult.Ok : WasmResult.NotFound;
     },
     proxy_call_foreign_function(nPtr: number, nSize: number, aPtr: number, aSize: number, ptrOut: number, sizeOut: number) {
-      const name = mem().string(nPtr, nSize);
-      const args = mem().copy(aPtr, aSize);
-      mem().check(ptrOut, 4);
-      mem().check(sizeOut, 4);
+      const m = vm.memory;
+      const name = text(nPtr, nSize);
+      m.check(aPtr, aSize);
+      m.check(ptrOut, 4);
+      m.check(sizeOut, 4);
       const s = stream();
       const fn = host.options.foreignFunctions?.[name];
       if (!fn) {
@@ -392,6 +469,7 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
         vm.returnBytes(null, ptrOut, sizeOut);
         return WasmResult.Ok;
       }
+      const args = m.copy(aPtr, aSize);
       let result: Uint8Array | null;
       try {
         result = fn(args, s);
@@ -413,7 +491,8 @@ export function buildImports(module: WebAssembly.Module, vm: GuestVM, host: Impo
     seed() {
       return crypto.getRandomValues(new Uint32Array(1))[0] * 4294967296 + crypto.getRandomValues(new Uint32Array(1))[0];
     },
-    trace(msgPtr: number, n: number, ...values: number[]) {
+    trace(msgPtr: number, n: number, a0: number, a1: number, a2: number, a3: number, a4: number) {
+      const values = [a0, a1, a2, a3, a4];
       host.log(1, `trace: ${asString(vm, msgPtr)} ${values.slice(0, n).join(", ")}`.trim());
       return 0;
     },

@@ -1,7 +1,8 @@
 // The proxy-wasm map serialization (spec "Serialization"):
 //   [u32 count] [u32 key_len, u32 value_len]*count [key \0 value \0]*count, little-endian.
 import type { HeaderMap } from "./types.js";
-import { readUtf8, utf8Length, writeUtf8 } from "./utf8.js";
+import { FOLD_LOWER, FOLD_NONE, internUtf8 } from "./intern.js";
+import { utf8Length, writeUtf8 } from "./utf8.js";
 
 export function pairsSize(map: HeaderMap): number {
   let size = 4;
@@ -40,19 +41,22 @@ let scratch = new Uint8Array(4096);
 export function encodePairs(map: HeaderMap): Uint8Array {
   const n = map.length;
   let bound = 4 + n * 10;
-  for (let i = 0; i < n; i++) bound += 3 * (map[i][0].length + map[i][1].length);
+  for (let i = 0; i < n; i++) {
+    const pair = map[i];
+    bound += 3 * (pair[0].length + pair[1].length);
+  }
   if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2));
   const dst = scratch;
   putU32(dst, 0, n);
   let sizePos = 4;
   let pos = 4 + n * 8;
   for (let i = 0; i < n; i++) {
-    const [k, v] = map[i];
-    const keyEnd = writeUtf8(k, dst, pos);
+    const pair = map[i];
+    const keyEnd = writeUtf8(pair[0], dst, pos);
     putU32(dst, sizePos, keyEnd - pos);
     dst[keyEnd] = 0;
     pos = keyEnd + 1;
-    const valueEnd = writeUtf8(v, dst, pos);
+    const valueEnd = writeUtf8(pair[1], dst, pos);
     putU32(dst, sizePos + 4, valueEnd - pos);
     dst[valueEnd] = 0;
     pos = valueEnd + 1;
@@ -67,8 +71,11 @@ export function serializePairs(map: HeaderMap): Uint8Array {
   return out;
 }
 
-/** Parses a serialized map; null when the bytes are malformed (truncated, missing NULs, trailing data). */
-export function parsePairs(bytes: Uint8Array): HeaderMap | null {
+/**
+ * Parses a serialized map; null when the bytes are malformed (truncated, missing NULs, trailing data).
+ * `lowerKeys` lower-cases the keys (String#toLowerCase), as header maps the guest hands over need.
+ */
+export function parsePairs(bytes: Uint8Array, lowerKeys = false): HeaderMap | null {
   if (bytes.length === 0 || (bytes.length < 4 && bytes.every((b) => b === 0))) return [];
   if (bytes.length < 4) return null;
   const count = getU32(bytes, 0);
@@ -81,10 +88,10 @@ export function parsePairs(bytes: Uint8Array): HeaderMap | null {
     const vlen = getU32(bytes, sizePos + 4);
     sizePos += 8;
     if (pos + klen + 1 > bytes.length || bytes[pos + klen] !== 0) return null;
-    const key = readUtf8(bytes, pos, pos + klen);
+    const key = internUtf8(bytes, null, pos, pos + klen, lowerKeys ? FOLD_LOWER : FOLD_NONE);
     pos += klen + 1;
     if (pos + vlen + 1 > bytes.length || bytes[pos + vlen] !== 0) return null;
-    const value = readUtf8(bytes, pos, pos + vlen);
+    const value = internUtf8(bytes, null, pos, pos + vlen, FOLD_NONE);
     pos += vlen + 1;
     out[i] = [key, value];
   }

@@ -98,7 +98,7 @@ export class WasmPlugin implements ImportHost, StreamOwner {
     const stream = new HttpStreamImpl(this, vm, info, id);
     vm.contexts.set(id, stream);
     try {
-      vm.call("proxy_on_context_create", stream, 0, id, ROOT_CONTEXT_ID);
+      vm.invoke(vm.streamCallbacks.contextCreate, stream, 0, id, ROOT_CONTEXT_ID);
     } catch (e) {
       this.handleTrap(vm, e as GuestTrap);
     }

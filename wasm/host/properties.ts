@@ -6,7 +6,8 @@
 import { encodeNode } from "./envoy-node.js";
 import { serializePairs } from "./pairs.js";
 import type { HeaderMap, PropertyValue, ResponseInfo, StreamInfo } from "./types.js";
-import { encodeUtf8, readUtf8 } from "./utf8.js";
+import { FOLD_NONE, FOLD_NUL_TO_DOT, internUtf8 } from "./intern.js";
+import { encodeUtf8 } from "./utf8.js";
 
 /** What get_property needs from the plugin. */
 export interface PluginScope {
@@ -31,6 +32,8 @@ export interface StreamScope {
   readonly durationNs: bigint;
   /** Values the guest stored with proxy_set_property, keyed by dotted path. */
   readonly setProperties: Map<string, Uint8Array>;
+  /** setProperties.get without creating the map. */
+  storedProperty(dottedPath: string): Uint8Array | undefined;
 }
 
 /** A decoded value before encoding; a HeaderMap encodes as serialized pairs. */
@@ -44,24 +47,33 @@ const RESPONSE_FLAG_BITS: Record<string, number> = {
   NC: 0x1000000, OM: 0x2000000, DF: 0x4000000,
 };
 
-/** Encoded value of the property at `path` (NUL-separated), or null when there is none. */
-export function getProperty(rawPath: Uint8Array, plugin: PluginScope, stream: StreamScope | null): Uint8Array | null {
-  const parts = splitPath(rawPath);
-  if (parts.length === 0) return null;
-  const dotted = parts.join(".");
-  const stored = stream?.setProperties.get(dotted);
+/**
+ * The property at `path` (NUL-separated segments), or null when there is none: encoded bytes, or
+ * a string, whose encoding is its UTF-8 bytes (the hostcall writes it straight into guest memory).
+ */
+export function getProperty(rawPath: Uint8Array, plugin: PluginScope, stream: StreamScope | null): Uint8Array | string | null {
+  let end = rawPath.length;
+  while (end > 0 && rawPath[end - 1] === 0) end--;
+  if (end === 0) return null;
+  const dotted = internUtf8(rawPath, null, 0, end, FOLD_NUL_TO_DOT);
+  // A request-wide filter state (StreamInfo.filterState) is where set_property stored, when present.
+  const stored = stream === null ? undefined : (stream.info.filterState?.get(dotted) ?? stream.storedProperty(dotted));
   if (stored) return stored;
   const override = stream?.info.properties?.[dotted] ?? plugin.properties[dotted];
-  if (override !== undefined) return encodeValue(override);
-  const value = builtin(parts, plugin, stream);
-  return value === undefined || value === null ? null : encodeValue(value);
+  if (override !== undefined) return typeof override === "string" ? override : encodeValue(override);
+  const value = builtin(splitPath(rawPath, end), plugin, stream);
+  if (value === undefined || value === null) return null;
+  return typeof value === "string" ? value : encodeValue(value);
 }
 
-/** proxy_set_property: later get_property calls on the same stream read it back. */
-export function setProperty(rawPath: Uint8Array, value: Uint8Array, stream: StreamScope | null): boolean {
-  const parts = splitPath(rawPath);
-  if (parts.length === 0 || !stream) return false;
-  stream.setProperties.set(parts.join("."), value);
+/**
+ * proxy_set_property with the path already dotted (GuestMemory.path): later get_property calls on
+ * the same stream (or, with StreamInfo.filterState, any stream of the request) read it back. False when
+ * there is no path segment or no stream.
+ */
+export function setProperty(dottedPath: string, value: Uint8Array, stream: StreamScope | null): boolean {
+  if (dottedPath === "" || !stream) return false;
+  (stream.info.filterState ?? stream.setProperties).set(dottedPath, value);
   return true;
 }
 
@@ -86,18 +98,17 @@ function int64(v: bigint): Uint8Array {
   return out;
 }
 
-function splitPath(raw: Uint8Array): string[] {
-  let end = raw.length;
-  while (end > 0 && raw[end - 1] === 0) end--;
+/** The NUL-separated segments of raw[0..end) (end excludes trailing NULs and is > 0). */
+function splitPath(raw: Uint8Array, end: number): string[] {
   const parts: string[] = [];
   let start = 0;
   for (let i = 0; i <= end; i++) {
     if (i === end || raw[i] === 0) {
-      parts.push(readUtf8(raw, start, i));
+      parts.push(internUtf8(raw, null, start, i, FOLD_NONE));
       start = i + 1;
     }
   }
-  return end === 0 ? [] : parts;
+  return parts;
 }
 
 function builtin(parts: string[], plugin: PluginScope, s: StreamScope | null): Raw {

@@ -5,7 +5,7 @@ import { DataAction, HeadersAction, StreamType } from "./abi.js";
 import type { GuestTrap } from "./errors.js";
 import type { StreamScope } from "./properties.js";
 import type { BodyOutcome, FilterOutcome, HeaderMap, HttpStream, ResponseInfo, StreamInfo } from "./types.js";
-import type { GuestVM, HostContext } from "./vm.js";
+import { STREAM_CALLBACKS, type GuestVM, type HostContext, type StreamCallback } from "./vm.js";
 
 /** What a stream needs from its plugin. */
 export interface StreamOwner {
@@ -34,6 +34,8 @@ interface Pending {
 
 const EMPTY = new Uint8Array(0);
 const CONTINUE: FilterOutcome = Object.freeze({ kind: "continue" }) as FilterOutcome;
+// A settled promise can be awaited any number of times: the common answer costs no allocation.
+const CONTINUED: Promise<BodyOutcome> = Promise.resolve(CONTINUE);
 const GRPC_UNAVAILABLE = 14;
 const REQUEST = StreamType.Request;
 const RESPONSE = StreamType.Response;
@@ -104,11 +106,15 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     return (this.props ??= new Map());
   }
 
+  storedProperty(dottedPath: string): Uint8Array | undefined {
+    return this.props === null ? undefined : this.props.get(dottedPath);
+  }
+
   // ---- HttpStream ----
 
   onRequestHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
     this.requestHeaders = headers;
-    return this.run(REQUEST, "proxy_on_request_headers", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
+    return this.run(REQUEST, "requestHeaders", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
   }
 
   onRequestBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
@@ -117,17 +123,17 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     this.requestHeld = null;
     this.requestBody = buffer;
     this.requestEos = endOfStream;
-    return this.run(REQUEST, "proxy_on_request_body", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
+    return this.run(REQUEST, "requestBody", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
   }
 
   onRequestTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
     this.requestTrailers = trailers;
-    return this.run(REQUEST, "proxy_on_request_trailers", trailers.length, 0, pausesTrailers, false, true);
+    return this.run(REQUEST, "requestTrailers", trailers.length, 0, pausesTrailers, false, true);
   }
 
   onResponseHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
     this.responseHeaders = headers;
-    return this.run(RESPONSE, "proxy_on_response_headers", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
+    return this.run(RESPONSE, "responseHeaders", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
   }
 
   onResponseBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
@@ -136,12 +142,12 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     this.responseHeld = null;
     this.responseBody = buffer;
     this.responseEos = endOfStream;
-    return this.run(RESPONSE, "proxy_on_response_body", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
+    return this.run(RESPONSE, "responseBody", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
   }
 
   onResponseTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
     this.responseTrailers = trailers;
-    return this.run(RESPONSE, "proxy_on_response_trailers", trailers.length, 0, pausesTrailers, false, true);
+    return this.run(RESPONSE, "responseTrailers", trailers.length, 0, pausesTrailers, false, true);
   }
 
   setResponseInfo(info: ResponseInfo): void {
@@ -158,7 +164,7 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
       return;
     }
     try {
-      const completed = vm.call("proxy_on_done", this, 1, this.contextId);
+      const completed = vm.invoke(vm.streamCallbacks.done, this, 1, this.contextId);
       if (completed) this.finalize(vm);
       else vm.awaitingDone.set(this.contextId, () => this.finalize(vm));
     } catch (e) {
@@ -219,22 +225,22 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
 
   // ---- internals ----
 
-  private run(phase: Phase, callback: string, a: number, b: number, pauses: (code: number) => boolean, body: boolean, eos: boolean): Promise<BodyOutcome> {
-    if (this.finished) return Promise.reject(new Error(`${callback}: stream ${this.contextId} is already done`));
+  private run(phase: Phase, callback: StreamCallback, a: number, b: number, pauses: (code: number) => boolean, body: boolean, eos: boolean): Promise<BodyOutcome> {
+    if (this.finished) return Promise.reject(new Error(`${STREAM_CALLBACKS[callback]}: stream ${this.contextId} is already done`));
     if (this.isClosed) return Promise.resolve(this.closedOutcome());
     const vm = this.vm;
     if (!vm || !vm.alive) return Promise.resolve(this.failureOutcome(phase, body));
     this.localResponse = null;
     let code: number;
     try {
-      code = vm.call(callback, this, 0, this.contextId, a, b);
+      code = vm.invoke(vm.streamCallbacks[callback], this, 0, this.contextId, a, b);
     } catch (e) {
       this.owner.handleTrap(vm, e as GuestTrap);
       return Promise.resolve(this.failureOutcome(phase, body));
     }
     if (this.localResponse) return Promise.resolve(localOutcome(this.localResponse));
     if (this.isClosed) return Promise.resolve(this.closedOutcome());
-    if (!pauses(code)) return Promise.resolve(this.continueOutcome(phase, body));
+    if (!pauses(code)) return body ? Promise.resolve(this.continueOutcome(phase, body)) : CONTINUED;
     if (body && !eos) {
       // Buffered by the host: handed back (with the next chunk appended) on the next call.
       if (phase === REQUEST) this.requestHeld = this.requestBody;
@@ -251,8 +257,8 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
   private finalize(vm: GuestVM): void {
     try {
       if (vm.alive) {
-        vm.call("proxy_on_log", this, 0, this.contextId);
-        vm.call("proxy_on_delete", this, 0, this.contextId);
+        vm.invoke(vm.streamCallbacks.log, this, 0, this.contextId);
+        vm.invoke(vm.streamCallbacks.delete, this, 0, this.contextId);
       }
     } catch (e) {
       this.owner.handleTrap(vm, e as GuestTrap);

@@ -68,6 +68,12 @@ export interface StreamInfo {
   clusterName?: string;
   /** Per-stream extras/overrides, keyed by dotted path. */
   properties?: Record<string, PropertyValue>;
+  /**
+   * Envoy's per-request filter state: one map shared by every plugin stream of the same request. When present,
+   * proxy_set_property stores into it and proxy_get_property reads it first, so a later filter sees what an
+   * earlier one set (halyard.authz reads halyard.jwt's verified payload). Absent: each stream keeps its own.
+   */
+  filterState?: Map<string, Uint8Array>;
 }
 
 export type FilterOutcome =

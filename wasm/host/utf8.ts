@@ -5,7 +5,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Strings longer than this go straight to TextEncoder.encodeInto (native); shorter ones are cheaper in JS. */
-const NATIVE_FROM = 24;
+const NATIVE_FROM = 40;
 let measureBuf = new Uint8Array(1024);
 
 function measureNative(s: string): number {
@@ -49,7 +49,7 @@ export function encodeUtf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
-/** Decodes dst[start..end) as UTF-8 (invalid sequences become U+FFFD). */
+/** Decodes src[start..end) as UTF-8 (invalid sequences become U+FFFD). */
 export function readUtf8(src: Uint8Array, start: number, end: number): string {
   if (end - start <= 64) {
     let s = "";

@@ -4,6 +4,7 @@ import { GuestMemoryError, GuestTrap } from "./errors.js";
 import { GuestMemory } from "./memory.js";
 import { TickTimer } from "./timers.js";
 import type { HttpCallResponse } from "./types.js";
+import { utf8Length, writeUtf8 } from "./utf8.js";
 
 export const ROOT_CONTEXT_ID = 1;
 
@@ -14,6 +15,29 @@ export interface HostContext {
 }
 
 type GuestFn = (...args: number[]) => number | undefined;
+
+/** An exported callback looked up once when the instance is attached (absent: fn undefined). */
+export interface GuestCallback {
+  readonly name: string;
+  readonly fn: GuestFn | undefined;
+}
+
+/** The callbacks every HTTP stream runs, by the exports they name; resolved once per instance. */
+export const STREAM_CALLBACKS = {
+  contextCreate: "proxy_on_context_create",
+  requestHeaders: "proxy_on_request_headers",
+  requestBody: "proxy_on_request_body",
+  requestTrailers: "proxy_on_request_trailers",
+  responseHeaders: "proxy_on_response_headers",
+  responseBody: "proxy_on_response_body",
+  responseTrailers: "proxy_on_response_trailers",
+  done: "proxy_on_done",
+  log: "proxy_on_log",
+  delete: "proxy_on_delete",
+} as const;
+
+export type StreamCallback = keyof typeof STREAM_CALLBACKS;
+export type StreamCallbacks = Record<StreamCallback, GuestCallback>;
 
 export class GuestVM {
   readonly root: HostContext = { contextId: ROOT_CONTEXT_ID, stream: null };
@@ -40,6 +64,7 @@ export class GuestVM {
   private fns!: Record<string, GuestFn | undefined>;
   private allocFn!: (size: number) => number;
   memory!: GuestMemory;
+  streamCallbacks!: StreamCallbacks;
 
   constructor(onTick: (vm: GuestVM) => void) {
     this.tick = new TickTimer(() => onTick(this));
@@ -58,6 +83,9 @@ export class GuestVM {
     const fns: Record<string, GuestFn | undefined> = {};
     for (const [name, value] of Object.entries(ex)) if (typeof value === "function") fns[name] = value as GuestFn;
     this.fns = fns;
+    const callbacks = {} as Record<StreamCallback, GuestCallback>;
+    for (const [key, name] of Object.entries(STREAM_CALLBACKS)) callbacks[key as StreamCallback] = { name, fn: fns[name] };
+    this.streamCallbacks = callbacks;
     return null;
   }
 
@@ -73,6 +101,17 @@ export class GuestVM {
   call(name: string, ctx: HostContext, missing: number, a = 0, b = 0, c = 0, d = 0, e = 0): number {
     const fn = this.fns[name];
     if (fn === undefined) return missing;
+    return this.run(fn, name, ctx, a, b, c, d, e);
+  }
+
+  /** `call` for a callback resolved at attach (the per-stream path). */
+  invoke(cb: GuestCallback, ctx: HostContext, missing: number, a = 0, b = 0, c = 0): number {
+    const fn = cb.fn;
+    if (fn === undefined) return missing;
+    return this.run(fn, cb.name, ctx, a, b, c, 0, 0);
+  }
+
+  private run(fn: GuestFn, name: string, ctx: HostContext, a: number, b: number, c: number, d: number, e: number): number {
     if (this.failed) throw this.failed;
     const previous = this.current;
     this.current = ctx;
@@ -121,14 +160,16 @@ export class GuestVM {
     this.memory.setU32(sizeOut, bytes.length);
   }
 
-  /** Like returnBytes, but the content is written in place by `fill` (avoids a copy). */
-  returnWith(size: number, ptrOut: number, sizeOut: number, fill: (dst: Uint8Array, at: number) => void): void {
-    this.memory.check(ptrOut, 4);
-    this.memory.check(sizeOut, 4);
+  /** returnBytes for a string, encoded as UTF-8 straight into the guest's buffer. */
+  returnString(value: string, ptrOut: number, sizeOut: number): void {
+    const memory = this.memory;
+    memory.check(ptrOut, 4);
+    memory.check(sizeOut, 4);
+    const size = utf8Length(value);
     const ptr = size === 0 ? 0 : this.malloc(size);
-    if (size) fill(this.memory.bytes(), ptr);
-    this.memory.setU32(ptrOut, ptr);
-    this.memory.setU32(sizeOut, size);
+    if (size !== 0) writeUtf8(value, memory.view8, ptr);
+    memory.setU32(ptrOut, ptr);
+    memory.setU32(sizeOut, size);
   }
 
   /** Stops everything this VM started (timer, http call timeouts); no more guest calls. */

@@ -26,7 +26,7 @@ import {
   mergeTrafficPolicy,
   type PortPolicy,
 } from "./traffic-policy.js";
-import { upstreamTransportSocket } from "./tls.js";
+import { clusterTls, destinationSpiffeIds, endpointTlsMode } from "./mtls.js";
 
 type ClusterInit = MessageInitShape<typeof ClusterSchema>;
 type HashPolicyInit = MessageInitShape<typeof RouteAction_HashPolicySchema>;
@@ -51,6 +51,47 @@ export interface ClusterBuildInput {
   resolver: ClusterResolver;
   /** gRPC clients take EDS (and LOGICAL_DNS) clusters with ROUND_ROBIN or RING_HASH only. */
   flavor: "envoy" | "grpc";
+  /** Reuses a service's clusters built before from the same inputs (across proxies and config versions). */
+  memo?: ClusterMemo;
+}
+
+/**
+ * A service's clusters (every port, every subset) keyed by what they are built from: the service, the
+ * DestinationRule in force, the proxy's locality and the flavor. Two generations are kept: what was not used
+ * since the previous `advance()` is dropped at the next one. Cached clusters are shared: never modify them.
+ */
+export class ClusterMemo {
+  #current = new Map<string, BuiltCluster[]>();
+  #previous = new Map<string, BuiltCluster[]>();
+  readonly #keys = new WeakMap<RegistryService, Map<DestinationRule | undefined, string>>();
+
+  /** Starts a new generation (a new config). */
+  advance(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+
+  /** Cached clusters for `key`, or what `build` makes (then cached). */
+  clusters(input: ClusterBuildInput, service: RegistryService, dr: DestinationRule | undefined, build: () => BuiltCluster[]): BuiltCluster[] {
+    const key = `${input.flavor}|${JSON.stringify(input.ctx.locality ?? null)}|${this.#contentKey(service, dr)}`;
+    let built = this.#current.get(key);
+    if (built) return built;
+    built = this.#previous.get(key) ?? build();
+    this.#current.set(key, built);
+    return built;
+  }
+
+  #contentKey(service: RegistryService, dr: DestinationRule | undefined): string {
+    let byRule = this.#keys.get(service);
+    if (!byRule) this.#keys.set(service, (byRule = new Map()));
+    let key = byRule.get(dr);
+    if (key === undefined) {
+      // Where the service was declared (file, line) does not go into its clusters.
+      key = JSON.stringify([{ ...service, origin: undefined }, dr ? [dr.metadata.namespace, dr.metadata.name, dr.spec] : null]);
+      byRule.set(dr, key);
+    }
+    return key;
+  }
 }
 
 const HTTP2_PROTOCOLS: ReadonlySet<Protocol> = new Set<Protocol>(["HTTP2", "GRPC", "GRPC-Web"]);
@@ -58,8 +99,12 @@ const HTTP2_PROTOCOLS: ReadonlySet<Protocol> = new Set<Protocol>(["HTTP2", "GRPC
 /** Services the proxy can see, one per host name (the first registered wins, as in routing). */
 export function visibleServices(registry: ServiceRegistry, namespace: string): RegistryService[] {
   const out: RegistryService[] = [];
+  const hosts = new Set<string>();
   for (const s of registry.services) {
-    if (isVisibleFrom(s.exportTo, s.namespace, namespace) && !out.some((t) => t.hostname === s.hostname)) out.push(s);
+    if (isVisibleFrom(s.exportTo, s.namespace, namespace) && !hosts.has(s.hostname)) {
+      out.push(s);
+      hosts.add(s.hostname);
+    }
   }
   return out;
 }
@@ -68,13 +113,20 @@ export function buildOutboundClusters(input: ClusterBuildInput): BuiltCluster[] 
   const out: BuiltCluster[] = [];
   for (const service of visibleServices(input.registry, input.ctx.namespace)) {
     const dr = input.resolver.destinationRuleFor(service.hostname);
-    for (const port of service.ports) {
-      const built = serviceCluster(input, service, port.number, port.protocol, dr, "", undefined);
-      if (built) out.push(built);
-      for (const [i, subset] of (dr?.spec.subsets ?? []).entries()) {
-        const sub = serviceCluster(input, service, port.number, port.protocol, dr, subset.name, i);
-        if (sub) out.push(sub);
-      }
+    const build = () => serviceClusters(input, service, dr);
+    out.push(...(input.memo ? input.memo.clusters(input, service, dr, build) : build()));
+  }
+  return out;
+}
+
+function serviceClusters(input: ClusterBuildInput, service: RegistryService, dr: DestinationRule | undefined): BuiltCluster[] {
+  const out: BuiltCluster[] = [];
+  for (const port of service.ports) {
+    const built = serviceCluster(input, service, port.number, port.protocol, dr, "", undefined);
+    if (built) out.push(built);
+    for (const [i, subset] of (dr?.spec.subsets ?? []).entries()) {
+      const sub = serviceCluster(input, service, port.number, port.protocol, dr, subset.name, i);
+      if (sub) out.push(sub);
     }
   }
   return out;
@@ -151,8 +203,11 @@ function serviceCluster(
   } else {
     const options = protocolOptions(HTTP2_PROTOCOLS.has(protocol), pool);
     if (options) cluster.typedExtensionProtocolOptions = { [HTTP_PROTOCOL_OPTIONS_KEY]: options };
-    const socket = upstreamTransportSocket(policy.tls, service.hostname, where);
-    if (socket) cluster.transportSocket = socket;
+    // Mesh mTLS (ISTIO_MUTUAL, auto-mTLS to sidecar endpoints) and DestinationRule SIMPLE/MUTUAL: control/translate/xds/mtls.ts.
+    const target = { host: service.hostname, port, subset: subsetName, spiffeIds: destinationSpiffeIds(service.endpoints, service.namespace) };
+    const tls = clusterTls(policy.tls, target, !passthrough && service.endpoints.some((e) => endpointTlsMode(e)), where);
+    if (tls.transportSocket) cluster.transportSocket = tls.transportSocket;
+    if (tls.transportSocketMatches) cluster.transportSocketMatches = tls.transportSocketMatches;
   }
   cluster.metadata = { filterMetadata: { istio: istioMetadata(service, dr, subsetName) } };
   return {

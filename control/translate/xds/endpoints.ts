@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { isUnixAddress } from "../../registry/endpoint.js";
 import type { Locality, ServiceEndpoint } from "../../registry/types.js";
+import { endpointTlsMetadata } from "./mtls.js";
 import type { LocalityLbSetting } from "./traffic-policy.js";
 
 export interface LoadAssignmentOptions {
@@ -86,7 +87,7 @@ export function buildLoadAssignment(clusterName: string, endpoints: readonly Ser
       lbEndpoints: l.endpoints.map((e) => ({
         hostIdentifier: { case: "endpoint" as const, value: { address: endpointAddress(e) } },
         loadBalancingWeight: e.weight,
-        metadata: { filterMetadata: { istio: { workload: workloadMetadata(e, options.namespace) } } },
+        metadata: { filterMetadata: { istio: { workload: workloadMetadata(e, options.namespace) }, ...endpointTlsMetadata(e) } },
       })),
     })),
   });

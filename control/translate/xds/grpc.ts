@@ -4,9 +4,11 @@
 // (path/prefix/safe_regex and header matches, cluster or weighted_clusters, max_stream_duration from the timeout,
 // retry_policy restricted to gRPC status conditions, faults as the route's typed_per_filter_config); EDS or
 // LOGICAL_DNS clusters with ROUND_ROBIN or RING_HASH (built by clusters.ts, flavor "grpc").
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { createHash } from "node:crypto";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
-import type { HeaderMatcherSchema, RouteSchema } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
+import { MetadataSchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
+import { RouteSchema, type HeaderMatcherSchema, type Route } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
 import { RouteConfigurationSchema, type RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
 import { HTTPFaultSchema } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { RouterSchema } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
@@ -87,12 +89,26 @@ export function grpcResources(input: GrpcBuildInput): { listeners: Listener[]; r
       routes.push(
         create(RouteConfigurationSchema, {
           name,
-          virtualHosts: [{ name, domains: [name, service.hostname, ...aliases, ...shortNames], routes: native }],
+          virtualHosts: [{ name, domains: [name, service.hostname, ...aliases, ...shortNames], routes: native.map(withContentDigest) }],
         }),
       );
     }
   }
   return { listeners, routes };
+}
+
+/**
+ * Tags a route with a digest of its own content (metadata `halyard.digest`; gRPC and Envoy ignore it).
+ * @grpc/grpc-js-xds drops an RDS update it deems equal to the cached one, and its comparison only walks the
+ * cached side: a map entry that only the new route has (a fault added to a route without one, in
+ * typed_per_filter_config) or bytes appended to an Any's value compare equal, so the change never reaches calls.
+ * A field both sides have whose value changes with any change of the route makes every change visible.
+ */
+function withContentDigest(init: RouteInit): Route {
+  const route = create(RouteSchema, init);
+  const digest = createHash("sha256").update(toBinary(RouteSchema, route)).digest("hex").slice(0, 16);
+  route.metadata = create(MetadataSchema, { filterMetadata: { halyard: { digest } } });
+  return route;
 }
 
 /** For each service, the mesh VirtualService naming it most specifically (exact host beats wildcards). */

@@ -12,10 +12,15 @@ import { buildRegistry, type ServiceRegistry } from "../../registry/registry.js"
 import type { SnapshotBuilder } from "../../serve.js";
 import type { SnapshotResources } from "../../xds/snapshot.js";
 import { ClusterResolver } from "../destinations.js";
+import { JwksResolver } from "../jwks.js";
 import { translateRoutes } from "../routes.js";
-import { blackHoleCluster, buildOutboundClusters, inboundCluster, inboundPorts, passthroughCluster, type BuiltCluster } from "./clusters.js";
+import { configJwksSources, translateSecurity, type SecurityOptions, type SecurityTranslation } from "../security.js";
+import { blackHoleCluster, buildOutboundClusters, inboundCluster, inboundPorts, passthroughCluster, type BuiltCluster, type ClusterMemo } from "./clusters.js";
 import { grpcResources } from "./grpc.js";
-import { routerListeners, sidecarListeners } from "./listeners.js";
+import { resolvePeerAuthentication } from "../peer-authentication.js";
+import { inboundModes, type InboundModes } from "./mtls.js";
+import { SharedSnapshotBuilder } from "./proxy-classes.js";
+import { routerListeners, sidecarInboundListener, sidecarOutboundListener } from "./listeners.js";
 import { metadataString, METADATA_WASM_PATH, proxyContext, type ProxyContext, type XdsNodeInfo } from "./node.js";
 import { DEFAULT_WASM_FILENAME, wasmFetchCluster, type WasmCode } from "./wasm-filter.js";
 
@@ -28,6 +33,8 @@ export interface XdsTranslateOptions {
    * overrides a local filename; default `/etc/halyard/halyard.wasm`.
    */
   wasm?: WasmCode;
+  /** Mesh settings for RequestAuthentication / AuthorizationPolicy, and where fetched jwksUri documents come from. */
+  security?: SecurityOptions;
 }
 
 export interface ProxyResources {
@@ -44,7 +51,7 @@ function byName<T extends { name: string }>(items: readonly T[]): Map<string, T>
   return new Map(items.map((i) => [i.name, i]));
 }
 
-function wasmFor(ctx: ProxyContext, options: XdsTranslateOptions): WasmCode {
+export function wasmFor(ctx: ProxyContext, options: XdsTranslateOptions): WasmCode {
   const fromNode = metadataString(ctx.metadata, METADATA_WASM_PATH);
   if (fromNode && options.wasm?.kind !== "remote") return { kind: "local", filename: fromNode };
   return options.wasm ?? { kind: "local", filename: DEFAULT_WASM_FILENAME };
@@ -52,32 +59,80 @@ function wasmFor(ctx: ProxyContext, options: XdsTranslateOptions): WasmCode {
 
 export function buildProxyResources(config: ConfigSet, registry: ServiceRegistry, node: XdsNodeInfo, options: XdsTranslateOptions = {}): ProxyResources {
   const ctx = proxyContext(config, registry, node);
-  const issues = new IssueCollector(config);
-  const resolver = new ClusterResolver(registry, config.destinationRules, ctx.proxy, issues);
-  const built: BuiltCluster[] = buildOutboundClusters({ registry, ctx, resolver, flavor: ctx.role === "grpc" ? "grpc" : "envoy" });
-  const endpoints = new Map<string, ClusterLoadAssignment>();
-  for (const b of built) if (b.loadAssignment) endpoints.set(b.cluster.name, b.loadAssignment);
-  const clusters = byName(built.map((b) => b.cluster));
-
-  if (ctx.role === "grpc") {
-    const { listeners, routes } = grpcResources({ config, registry, ctx, resolver, issues });
-    return { role: ctx.role, listeners: byName(listeners), routes: byName(routes), clusters, endpoints, warnings: issues.list };
-  }
-
-  const translation = translateRoutes(config, ctx.proxy, { registry });
+  if (ctx.role === "grpc") return grpcProxyResources(config, registry, ctx);
   const wasm = wasmFor(ctx, options);
-  const input = { config, ctx, translation, clusters: built, wasm };
-  const { listeners, routes } = ctx.role === "router" ? routerListeners(input) : sidecarListeners(input);
-  for (const c of [blackHoleCluster(), passthroughCluster(), wasmFetchCluster(wasm)]) if (c) clusters.set(c.name, c);
-  if (ctx.role === "sidecar") for (const p of inboundPorts(ctx)) clusters.set(`inbound|${p.port}||`, inboundCluster(p));
+  const security = translateSecurity(config, ctx.proxy, options.security);
+  const outbound = outboundResources(config, registry, ctx, wasm, undefined, security);
+  const inbound = inboundResources(ctx, security, wasm, sidecarMtlsModes(config, ctx));
+  const clusters = byName(outbound.clusters);
+  for (const c of inbound.clusters) clusters.set(c.name, c);
   return {
     role: ctx.role,
-    listeners: byName(listeners),
-    routes: byName(routes),
+    listeners: byName([...outbound.listeners, ...inbound.listeners]),
+    routes: byName(outbound.routes),
     clusters,
-    endpoints,
-    warnings: [...translation.warnings, ...issues.list],
+    endpoints: new Map(outbound.endpoints.map((e) => [e.clusterName, e])),
+    warnings: [...outbound.warnings, ...security.warnings],
   };
+}
+
+function grpcProxyResources(config: ConfigSet, registry: ServiceRegistry, ctx: ProxyContext): ProxyResources {
+  const issues = new IssueCollector(config);
+  const resolver = new ClusterResolver(registry, config.destinationRules, ctx.proxy, issues);
+  const built = buildOutboundClusters({ registry, ctx, resolver, flavor: "grpc" });
+  const endpoints = new Map<string, ClusterLoadAssignment>();
+  for (const b of built) if (b.loadAssignment) endpoints.set(b.cluster.name, b.loadAssignment);
+  const { listeners, routes } = grpcResources({ config, registry, ctx, resolver, issues });
+  return { role: ctx.role, listeners: byName(listeners), routes: byName(routes), clusters: byName(built.map((b) => b.cluster)), endpoints, warnings: issues.list };
+}
+
+/** What an Envoy proxy is served that does not depend on its own workload: the outbound side, in serving order. */
+export interface OutboundResources {
+  listeners: Listener[];
+  routes: RouteConfiguration[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
+  warnings: ConfigError[];
+}
+
+/** A sidecar's or router's outbound resources; reads the node's namespace, labels, locality and gateways only. */
+export function outboundResources(
+  config: ConfigSet,
+  registry: ServiceRegistry,
+  ctx: ProxyContext,
+  wasm: WasmCode,
+  memo?: ClusterMemo,
+  /** A router's policies (halyard.jwt / halyard.authz before its routing filters); read by routers only. */
+  security?: SecurityTranslation,
+): OutboundResources {
+  const issues = new IssueCollector(config);
+  const resolver = new ClusterResolver(registry, config.destinationRules, ctx.proxy, issues);
+  const built: BuiltCluster[] = buildOutboundClusters({ registry, ctx, resolver, flavor: "envoy", ...(memo ? { memo } : {}) });
+  const translation = translateRoutes(config, ctx.proxy, { registry });
+  const input = { config, ctx, translation, clusters: built, wasm, ...(security && ctx.role === "router" ? { security } : {}) };
+  const { listeners, routes } = ctx.role === "router" ? routerListeners(input) : sidecarOutboundListener(input);
+  const clusters = built.map((b) => b.cluster);
+  for (const c of [blackHoleCluster(), passthroughCluster(), wasmFetchCluster(wasm)]) if (c) clusters.push(c);
+  const endpoints: ClusterLoadAssignment[] = [];
+  for (const b of built) if (b.loadAssignment) endpoints.push(b.loadAssignment);
+  return { listeners, routes, clusters, endpoints, warnings: [...translation.warnings, ...issues.list] };
+}
+
+/**
+ * A sidecar's own side: `virtualInbound` and `inbound|<port>||` for the ports its workload serves, behind the
+ * workload's halyard.jwt / halyard.authz when `security` configures them.
+ */
+export function inboundResources(ctx: ProxyContext, security?: SecurityTranslation, wasm?: WasmCode, mtlsModes?: InboundModes): { listeners: Listener[]; clusters: Cluster[] } {
+  if (ctx.role !== "sidecar") return { listeners: [], clusters: [] };
+  const listener = sidecarInboundListener(ctx, security, wasm, mtlsModes);
+  return { listeners: listener ? [listener] : [], clusters: inboundPorts(ctx).map(inboundCluster) };
+}
+
+/** A sidecar's PeerAuthentication mode per inbound port (undefined for other proxies). */
+export function sidecarMtlsModes(config: ConfigSet, ctx: ProxyContext): InboundModes | undefined {
+  if (ctx.role !== "sidecar") return undefined;
+  const resolved = resolvePeerAuthentication(config, { namespace: ctx.namespace, labels: ctx.labels });
+  return inboundModes(resolved, inboundPorts(ctx).map((p) => p.port));
 }
 
 /** The resources as control/xds's snapshot takes them (lists per type). */
@@ -87,16 +142,28 @@ export function snapshotResources(r: ProxyResources): SnapshotResources {
 }
 
 /**
- * The translator as `halyard serve`'s SnapshotBuilder. The registry is built once per config (the store hands out
- * a new ConfigSet on every change), not once per node.
+ * The translator as `halyard serve`'s SnapshotBuilder: the registry built once per config (the store hands out a
+ * new ConfigSet on every change), proxies that translate alike sharing one translation (proxy-classes.ts).
+ * RequestAuthentication `jwksUri`s are fetched and refreshed every 20 minutes by a JwksResolver
+ * (`options.security.jwks`, else one of its own): a config's first build waits for its fetches (10 s timeout
+ * each; a failure serves the fail-closed FAKE_JWKS), and `watch` tells the server when refreshed keys need a push.
  */
-export function createSnapshotBuilder(options: XdsTranslateOptions = {}): SnapshotBuilder {
-  const registries = new WeakMap<ConfigSet, ServiceRegistry>();
+export function createSnapshotBuilder(options: XdsTranslateOptions = {}): SnapshotBuilder & { jwks: JwksResolver } {
+  const given = options.security?.jwks;
+  const jwks = given instanceof JwksResolver ? given : new JwksResolver();
+  const inner = new SharedSnapshotBuilder({ ...options, security: { ...options.security, jwks } });
+  const resolved = new WeakSet<ConfigSet>();
   return {
+    jwks,
     build(config, node) {
-      let registry = registries.get(config);
-      if (!registry) registries.set(config, (registry = buildRegistry(config)));
-      return snapshotResources(buildProxyResources(config, registry, node, options));
+      if (resolved.has(config)) return inner.build(config, node);
+      return jwks.resolve(configJwksSources(config)).then(() => {
+        resolved.add(config);
+        return inner.build(config, node);
+      });
+    },
+    watch(push) {
+      jwks.onChange = push;
     },
   };
 }

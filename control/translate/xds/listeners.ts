@@ -6,9 +6,11 @@
 // runs an HCM whose halyard.route is configured with that port's route engine JSON and whose RDS name is the port
 // ("9080"), as Istio names per-port route configs. Non-HTTP traffic falls to the default chain: tcp_proxy to
 // PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (Sidecar outboundTrafficPolicy REGISTRY_ONLY).
-// Sidecar, inbound: `virtualInbound` on 0.0.0.0:15006, one chain per workload port, routing to `inbound|<port>||`.
+// Sidecar, inbound: `virtualInbound` on 0.0.0.0:15006, one chain per workload port, routing to `inbound|<port>||`,
+// behind halyard.jwt and halyard.authz when RequestAuthentication / AuthorizationPolicy apply to the workload.
 // Router: one listener per Gateway server port (the real port: mapping privileged ports is the runtime's job),
-// plain HTTP and TLS (SDS secret = credentialName) chains, RDS `http.<port>`.
+// plain HTTP and TLS (SDS secret = credentialName) chains, RDS `http.<port>`; halyard.jwt and halyard.authz (the
+// policies the gateway's labels select) run before halyard.fault / halyard.route.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { TrafficDirection } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import type { FilterChainSchema } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
@@ -28,10 +30,12 @@ import { selectorMatches } from "../../registry/labels.js";
 import type { Protocol } from "../../registry/types.js";
 import type { EngineRouteConfig } from "../engine-config.js";
 import type { RouteTranslation } from "../routes.js";
+import type { SecurityTranslation } from "../security.js";
 import { inboundClusterName, inboundPorts, type BuiltCluster } from "./clusters.js";
 import { adsConfigSource, BLACKHOLE_CLUSTER, packed, PASSTHROUGH_CLUSTER, socketAddress } from "./common.js";
 import type { ProxyContext } from "./node.js";
 import { filterDrivenRouteConfig, inboundRouteConfig } from "./routes.js";
+import { inboundMtlsChains, needsTlsInspector, type InboundModes } from "./mtls.js";
 import { downstreamTransportSocket } from "./tls.js";
 import { wasmHttpFilter, type WasmCode } from "./wasm-filter.js";
 
@@ -45,6 +49,8 @@ export const INBOUND_PORT = 15006;
 
 export const ROUTE_ROOT_ID = "halyard.route";
 export const FAULT_ROOT_ID = "halyard.fault";
+export const JWT_ROOT_ID = "halyard.jwt";
+export const AUTHZ_ROOT_ID = "halyard.authz";
 
 export interface ListenerBuildInput {
   config: ConfigSet;
@@ -52,6 +58,8 @@ export interface ListenerBuildInput {
   translation: RouteTranslation;
   clusters: readonly BuiltCluster[];
   wasm: WasmCode;
+  /** RequestAuthentication / AuthorizationPolicy for this proxy: halyard.jwt and halyard.authz configs. */
+  security?: SecurityTranslation;
 }
 
 export interface ListenerResult {
@@ -63,6 +71,18 @@ const routerFilter = (): HttpFilterInit => ({ name: "envoy.filters.http.router",
 
 function hasFaults(config: EngineRouteConfig): boolean {
   return config.virtual_hosts.some((vh) => vh.routes.some((r) => r.fault !== undefined));
+}
+
+/**
+ * halyard.jwt then halyard.authz, each only when some policy applies: Istio's order, jwt_authn before rbac, both
+ * before anything that routes.
+ */
+function securityHttpFilters(security: SecurityTranslation | undefined, wasm: WasmCode | undefined): HttpFilterInit[] {
+  const out: HttpFilterInit[] = [];
+  if (!security || !wasm) return out;
+  if (security.jwt) out.push(wasmHttpFilter(JWT_ROOT_ID, JSON.stringify(security.jwt), wasm));
+  if (security.authz) out.push(wasmHttpFilter(AUTHZ_ROOT_ID, JSON.stringify(security.authz), wasm));
+  return out;
 }
 
 /** halyard.fault (only when some route injects faults), halyard.route, then Envoy's router. */
@@ -98,6 +118,13 @@ export function outboundTrafficPolicy(config: ConfigSet, ctx: ProxyContext): "AL
 }
 
 export function sidecarListeners(input: ListenerBuildInput): ListenerResult {
+  const outbound = sidecarOutboundListener(input);
+  const inbound = sidecarInboundListener(input.ctx, input.security, input.wasm);
+  return { listeners: inbound ? [...outbound.listeners, inbound] : outbound.listeners, routes: outbound.routes };
+}
+
+/** `virtualOutbound` and its per-port route configs: the part shared by every sidecar of the same kind. */
+export function sidecarOutboundListener(input: ListenerBuildInput): ListenerResult {
   const { ctx, translation, clusters, wasm } = input;
   const routes: RouteConfiguration[] = [];
   const chains: FilterChainInit[] = translation.routeConfigs.map((rc) => {
@@ -117,29 +144,35 @@ export function sidecarListeners(input: ListenerBuildInput): ListenerResult {
     filterChains: chains,
     defaultFilterChain: tcpProxyChain(fallback, fallback),
   });
+  return { listeners: [outbound], routes };
+}
 
-  const listeners = [outbound];
+/**
+ * `virtualInbound`: the workload's own HTTP ports, if it serves any (depends on the workload alone), each behind
+ * halyard.jwt / halyard.authz when `security` (the workload's policies) configures them.
+ */
+export function sidecarInboundListener(ctx: ProxyContext, security?: SecurityTranslation, wasm?: WasmCode, mtlsModes?: InboundModes): Listener | undefined {
   const inbound = inboundPorts(ctx).filter((p) => isHttp(p.protocol));
-  if (inbound.length > 0) {
-    listeners.push(
-      create(ListenerSchema, {
-        name: INBOUND_LISTENER,
-        address: socketAddress("0.0.0.0", INBOUND_PORT),
-        trafficDirection: TrafficDirection.INBOUND,
-        listenerFilters: [originalDst()],
-        filterChains: inbound.map((p) => {
-          const cluster = inboundClusterName(p.port);
-          return {
-            name: cluster,
-            filterChainMatch: { destinationPort: p.port },
-            // halyard.jwt and halyard.authz join here once RequestAuthentication / AuthorizationPolicy translate.
-            filters: [hcmFilter({ statPrefix: `inbound_0.0.0.0_${p.port}`, routeSpecifier: { case: "routeConfig", value: inboundRouteConfig(cluster) }, httpFilters: [routerFilter()] })],
-          };
+  if (inbound.length === 0) return undefined;
+  // PeerAuthentication modes per port (control/translate/xds/mtls.ts); without them, plaintext chains only.
+  const modes = inbound.map((p) => mtlsModes?.[p.port] ?? "DISABLE");
+  return create(ListenerSchema, {
+    name: INBOUND_LISTENER,
+    address: socketAddress("0.0.0.0", INBOUND_PORT),
+    trafficDirection: TrafficDirection.INBOUND,
+    listenerFilters: needsTlsInspector(modes) ? [originalDst(), tlsInspector()] : [originalDst()],
+    filterChains: inbound.flatMap((p, i) => {
+      const cluster = inboundClusterName(p.port);
+      const filters = [
+        hcmFilter({
+          statPrefix: `inbound_0.0.0.0_${p.port}`,
+          routeSpecifier: { case: "routeConfig", value: inboundRouteConfig(cluster) },
+          httpFilters: [...securityHttpFilters(security, wasm), routerFilter()],
         }),
-      }),
-    );
-  }
-  return { listeners, routes };
+      ];
+      return inboundMtlsChains({ name: cluster, destinationPort: p.port, filters }, modes[i]!);
+    }),
+  });
 }
 
 const HTTP_FAMILY: ReadonlySet<Protocol> = new Set<Protocol>(["HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-Web", "UnsupportedProtocol"]);
@@ -182,7 +215,9 @@ export function routerListeners(input: ListenerBuildInput): ListenerResult {
     const routeName = `http.${port}`;
     const engine = translation.routeConfigs.find((c) => c.port === port)?.config ?? { virtual_hosts: [] };
     if (!routes.has(routeName)) routes.set(routeName, filterDrivenRouteConfig(routeName, clusters));
-    const hcm = hcmFilter({ statPrefix: `outbound_${name}`, routeSpecifier: rds(routeName), httpFilters: outboundHttpFilters(engine, wasm), useRemoteAddress: true });
+    // Istio applies the policies the gateway's labels select to its own traffic, before routing.
+    const httpFilters = [...securityHttpFilters(input.security, wasm), ...outboundHttpFilters(engine, wasm)];
+    const hcm = hcmFilter({ statPrefix: `outbound_${name}`, routeSpecifier: rds(routeName), httpFilters, useRemoteAddress: true });
     const tlsServers = servers.filter((s) => serverKind(s.server) === "https");
     const plain = servers.some((s) => serverKind(s.server) === "http");
     // Chains are told apart by SNI between TLS servers, and by transport protocol from a plain one on the port.

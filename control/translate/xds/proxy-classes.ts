@@ -1,0 +1,216 @@
+// The translator as `halyard serve` runs it for thousands of proxies. Proxies that translate alike share one
+// translation: a sidecar's outbound side (clusters, endpoints, virtualOutbound, route configs) depends on its
+// role, namespace, locality, wasm code, gateways, and on those of its labels that some selector asks about — not on
+// the rest of its labels or on its own workload. Rather than listing which selectors exist (and missing the next
+// one someone adds), the first translation of a class runs on a context that records what it reads: the label keys
+// it looks up (with the values it saw), and whether it touched the node's own identity (id, workload, metadata).
+// Another proxy joins the class when it agrees on all of that. The workload's own side (virtualInbound,
+// `inbound|<port>||`) is built per node and layered over the shared resources; resources are encoded once per
+// content, and equal type snapshots are the same object, so unchanged types are not even compared on a push.
+import type { Message } from "@bufbuild/protobuf";
+import type { ConfigSet } from "../../config/config-set.js";
+import { buildRegistry, type ServiceRegistry } from "../../registry/registry.js";
+import type { SnapshotBuilder } from "../../serve.js";
+import type { XdsNode } from "../../xds/node.js";
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from "../../xds/resource-types.js";
+import {
+  buildSnapshot,
+  layeredTypeSnapshot,
+  ResourceEncoder,
+  snapshotOf,
+  typeSnapshot,
+  type CachedResource,
+  type Snapshot,
+  type TypeSnapshot,
+} from "../../xds/snapshot.js";
+import { ClusterMemo, inboundPorts } from "./clusters.js";
+import { buildProxyResources, inboundResources, outboundResources, sidecarMtlsModes, snapshotResources, wasmFor, type XdsTranslateOptions } from "./index.js";
+import type { InboundModes } from "./mtls.js";
+import { proxyContext, type ProxyContext } from "./node.js";
+import { translateSecurity, type SecurityTranslation } from "../security.js";
+
+/** What a translation read of the proxy beyond its class key. */
+interface Reads {
+  /** Label key → the value it had (undefined: absent). */
+  labels: Map<string, string | undefined>;
+  /** The labels were enumerated: every label matters. */
+  allLabels: boolean;
+  /** The node's own identity was read: the result is this node's alone. */
+  node: boolean;
+}
+
+interface ProxyClass {
+  reads: Reads;
+  /** Set when `reads.allLabels`. */
+  labelsKey?: string;
+  /** Set when `reads.node`. */
+  nodeKey?: string;
+  listeners: TypeSnapshot;
+  routes: TypeSnapshot;
+  clusters: TypeSnapshot;
+  endpoints: TypeSnapshot;
+}
+
+const NODE_FIELDS: ReadonlySet<PropertyKey> = new Set(["nodeId", "node", "workload", "metadata"]);
+
+function sortedLabels(labels: Record<string, string>): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function nodeKeyOf(ctx: ProxyContext): string {
+  return JSON.stringify([ctx.nodeId, ctx.metadata]);
+}
+
+function trackLabels(labels: Record<string, string>, reads: Reads): Record<string, string> {
+  const seen = (key: PropertyKey) => {
+    if (typeof key === "string") reads.labels.set(key, Object.hasOwn(labels, key) ? labels[key] : undefined);
+  };
+  return new Proxy(labels, {
+    get(target, key, receiver) {
+      seen(key);
+      return Reflect.get(target, key, receiver);
+    },
+    has(target, key) {
+      seen(key);
+      return Reflect.has(target, key);
+    },
+    getOwnPropertyDescriptor(target, key) {
+      seen(key);
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+    ownKeys(target) {
+      reads.allLabels = true;
+      return Reflect.ownKeys(target);
+    },
+  });
+}
+
+/** `ctx` as a translation of the class sees it, recording what it reads into `reads`. */
+function trackedContext(ctx: ProxyContext, reads: Reads): ProxyContext {
+  const proxy = { ...ctx.proxy, labels: trackLabels(ctx.proxy.labels, reads) };
+  const base: ProxyContext = { ...ctx, labels: trackLabels(ctx.labels, reads), proxy };
+  return new Proxy(base, {
+    get(target, key, receiver) {
+      if (NODE_FIELDS.has(key)) reads.node = true;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+function joins(cls: ProxyClass, ctx: ProxyContext): boolean {
+  if (cls.reads.node && cls.nodeKey !== nodeKeyOf(ctx)) return false;
+  if (cls.reads.allLabels) return cls.labelsKey === sortedLabels(ctx.labels);
+  for (const [k, v] of cls.reads.labels) if ((Object.hasOwn(ctx.labels, k) ? ctx.labels[k] : undefined) !== v) return false;
+  return true;
+}
+
+/** Values of the current and the previous generation (config version); older ones are dropped. */
+class Generations<V> {
+  #current = new Map<string, V>();
+  #previous = new Map<string, V>();
+
+  advance(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+
+  get(key: string, make: () => V): V {
+    let v = this.#current.get(key);
+    if (v === undefined) {
+      v = this.#previous.get(key) ?? make();
+      this.#current.set(key, v);
+    }
+    return v;
+  }
+}
+
+export class SharedSnapshotBuilder implements SnapshotBuilder {
+  readonly #options: XdsTranslateOptions;
+  readonly #registries = new WeakMap<ConfigSet, ServiceRegistry>();
+  readonly #classes = new WeakMap<ConfigSet, Map<string, ProxyClass[]>>();
+  readonly #encoder = new ResourceEncoder();
+  readonly #memo = new ClusterMemo();
+  readonly #types = new Generations<TypeSnapshot>();
+  readonly #inbound = new Generations<{ listeners: CachedResource[]; clusters: CachedResource[] }>();
+  #config: ConfigSet | undefined;
+
+  constructor(options: XdsTranslateOptions = {}) {
+    this.#options = options;
+  }
+
+  build(config: ConfigSet, node: XdsNode): Snapshot {
+    if (config !== this.#config) {
+      this.#config = config;
+      this.#memo.advance();
+      this.#types.advance();
+      this.#inbound.advance();
+    }
+    let registry = this.#registries.get(config);
+    if (!registry) this.#registries.set(config, (registry = buildRegistry(config)));
+    const ctx = proxyContext(config, registry, node);
+    if (ctx.role === "grpc") return buildSnapshot(snapshotResources(buildProxyResources(config, registry, node, this.#options)), this.#encoder);
+
+    // RequestAuthentication / AuthorizationPolicy depend on the namespace and labels: keyed by their output below.
+    const security = translateSecurity(config, ctx.proxy, this.#options.security);
+    const shared = this.#classFor(config, registry, ctx, security);
+    const inbound = this.#inboundFor(ctx, security, sidecarMtlsModes(config, ctx));
+    return snapshotOf([
+      layeredTypeSnapshot(shared.listeners, inbound.listeners),
+      shared.routes,
+      layeredTypeSnapshot(shared.clusters, inbound.clusters),
+      shared.endpoints,
+    ]);
+  }
+
+  #classFor(config: ConfigSet, registry: ServiceRegistry, ctx: ProxyContext, security: SecurityTranslation): ProxyClass {
+    const wasm = wasmFor(ctx, this.#options);
+    const gateways = ctx.proxy.kind === "gateway" ? ctx.proxy.gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`) : [];
+    // A router runs its policies' filters on its own listeners; sidecars run them inbound only.
+    const routerSecurity = ctx.role === "router" ? [security.jwt ?? null, security.authz ?? null] : null;
+    const key = JSON.stringify([ctx.role, ctx.namespace, ctx.locality ?? null, wasm, gateways, routerSecurity]);
+    let byKey = this.#classes.get(config);
+    if (!byKey) this.#classes.set(config, (byKey = new Map()));
+    const candidates = byKey.get(key) ?? [];
+    const known = candidates.find((c) => joins(c, ctx));
+    if (known) return known;
+
+    const reads: Reads = { labels: new Map(), allLabels: false, node: false };
+    const out = outboundResources(config, registry, trackedContext(ctx, reads), wasm, this.#memo, ctx.role === "router" ? security : undefined);
+    const cls: ProxyClass = {
+      reads,
+      ...(reads.allLabels ? { labelsKey: sortedLabels(ctx.labels) } : {}),
+      ...(reads.node ? { nodeKey: nodeKeyOf(ctx) } : {}),
+      listeners: this.#typeOf(LISTENER_TYPE, out.listeners),
+      routes: this.#typeOf(ROUTE_TYPE, out.routes),
+      clusters: this.#typeOf(CLUSTER_TYPE, out.clusters),
+      endpoints: this.#typeOf(ENDPOINT_TYPE, out.endpoints),
+    };
+    byKey.set(key, [...candidates, cls]);
+    return cls;
+  }
+
+  /** The type snapshot of these messages; one object per content, so equal types compare by identity. */
+  #typeOf(typeUrl: string, messages: readonly Message[]): TypeSnapshot {
+    const type = typeSnapshot(typeUrl, messages.map((m, i) => this.#encoder.encode(typeUrl, m, `${typeUrl}[${i}]`)));
+    return this.#types.get(`${typeUrl}\0${type.version}`, () => type);
+  }
+
+  #inboundFor(ctx: ProxyContext, security: SecurityTranslation, mtlsModes: InboundModes | undefined): { listeners: CachedResource[]; clusters: CachedResource[] } {
+    // What the inbound side is built from: each served port's number, protocol and service, and the workload's
+    // halyard.jwt / halyard.authz configurations (with the wasm code they run from).
+    const wasm = security.jwt || security.authz ? wasmFor(ctx, this.#options) : undefined;
+    const key = JSON.stringify([
+      ctx.role,
+      inboundPorts(ctx).map((p) => [p.port, p.protocol, p.service.hostname, p.service.namespace]),
+      ctx.role === "sidecar" ? [security.jwt ?? null, security.authz ?? null, wasm ?? null] : null,
+      mtlsModes ?? null,
+    ]);
+    return this.#inbound.get(key, () => {
+      const r = inboundResources(ctx, security, wasm, mtlsModes);
+      return {
+        listeners: r.listeners.map((m) => this.#encoder.encode(LISTENER_TYPE, m)),
+        clusters: r.clusters.map((m) => this.#encoder.encode(CLUSTER_TYPE, m)),
+      };
+    });
+  }
+}

@@ -1,0 +1,54 @@
+// DiscoveryResponses written from pre-encoded parts. A state-of-the-world response repeats the same resources to
+// every proxy that shares them; toBinary would re-encode each Any per stream. Here the resources come already
+// encoded (control/xds/snapshot.ts, encodedSelection) and only the few per-stream fields are written around them —
+// the same bytes toBinary produces (fields in number order). The message object still carries every field, so
+// code that reads it (tests, the REST path) sees an ordinary DiscoveryResponse.
+import type { DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { varintSize, writeVarint } from "./snapshot.js";
+
+const ENCODE = Symbol("halyard.xds.encode");
+
+interface WithEncoding {
+  [ENCODE]?: () => Uint8Array;
+}
+
+/** Marks `message` as encodable by `encode` (which must return exactly what toBinary would). */
+export function attachEncoding<T extends object>(message: T, encode: () => Uint8Array): T {
+  Object.defineProperty(message, ENCODE, { value: encode, enumerable: false });
+  return message;
+}
+
+/** The message's pre-computed encoding, if it has one. */
+export function attachedEncoding(message: unknown): Uint8Array | undefined {
+  const encode = (message as WithEncoding | null)?.[ENCODE];
+  return encode ? encode() : undefined;
+}
+
+/** A message whose encoding is already done: what a send queue hands to the transport. */
+export function encodedMessage(bytes: Uint8Array): object {
+  return attachEncoding({}, () => bytes);
+}
+
+const utf8 = new TextEncoder();
+
+function stringField(field: number, value: string): Uint8Array {
+  if (value === "") return new Uint8Array(0);
+  const text = utf8.encode(value);
+  const out = new Uint8Array(1 + varintSize(text.length) + text.length);
+  out[0] = (field << 3) | 2;
+  out.set(text, writeVarint(out, 1, text.length));
+  return out;
+}
+
+/** DiscoveryResponse: version_info = 1, resources = 2 (`resources`: encoded entries), type_url = 4, nonce = 5, control_plane = 6. */
+export function encodeDiscoveryResponse(response: Pick<DiscoveryResponse, "versionInfo" | "typeUrl" | "nonce" | "canary" | "controlPlane">, resources: readonly Uint8Array[]): Buffer {
+  if (response.canary) throw new Error("encodeDiscoveryResponse: canary responses are not pre-encoded");
+  const head = stringField(1, response.versionInfo);
+  const identifier = stringField(1, response.controlPlane?.identifier ?? "");
+  const controlPlane = response.controlPlane ? new Uint8Array(1 + varintSize(identifier.length) + identifier.length) : new Uint8Array(0);
+  if (response.controlPlane) {
+    controlPlane[0] = (6 << 3) | 2;
+    controlPlane.set(identifier, writeVarint(controlPlane, 1, identifier.length));
+  }
+  return Buffer.concat([head, ...resources, stringField(4, response.typeUrl), stringField(5, response.nonce), controlPlane]);
+}

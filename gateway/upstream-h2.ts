@@ -1,0 +1,147 @@
+// HTTP/2 upstreams (clusters with http2_protocol_options): one node:http2 client session per endpoint, plain text
+// with prior knowledge (h2c), every request a stream on it, as Envoy's HTTP/2 pool multiplexes. A session that
+// receives GOAWAY or fails takes no new streams (the next request opens a new one); its open streams finish.
+// Request and response trailers are carried (gRPC). Reports each session to the target as one connection.
+// Node-only.
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
+import type { HeaderMap } from "../wasm/host/index.js";
+import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget } from "./upstream.js";
+
+// Connection-specific headers HTTP/2 forbids (RFC 9113 8.2.2); "te" is allowed with "trailers" only.
+const FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "host"]);
+const EMPTY = new Uint8Array(0);
+
+interface PooledSession {
+  session: ClientHttp2Session;
+  connected: boolean;
+}
+
+export class Http2UpstreamPool {
+  private readonly sessions = new Map<string, PooledSession>();
+
+  private sessionFor(target: UpstreamTarget): PooledSession {
+    const existing = this.sessions.get(target.key);
+    if (existing && !existing.session.closed && !existing.session.destroyed) return existing;
+    const { address, port } = target.address;
+    const session = connect(`http://${address.includes(":") ? `[${address}]` : address}:${port}`);
+    const entry: PooledSession = { session, connected: false };
+    this.sessions.set(target.key, entry);
+    target.connectionOpened();
+    const forget = () => {
+      if (this.sessions.get(target.key) === entry) this.sessions.delete(target.key);
+    };
+    session.once("connect", () => (entry.connected = true));
+    session.once("goaway", forget);
+    // Stream errors report the failure to their requests; the session's own error only retires it.
+    session.on("error", forget);
+    session.once("close", () => {
+      forget();
+      target.connectionClosed();
+    });
+    if (target.pool.idleTimeoutMs !== undefined && target.pool.idleTimeoutMs > 0) {
+      session.setTimeout(target.pool.idleTimeoutMs, () => session.close());
+    }
+    return entry;
+  }
+
+  send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => {
+      const entry = this.sessionFor(target);
+      const { session } = entry;
+      let settled = false;
+      let routeTimer: ReturnType<typeof setTimeout> | undefined;
+      let connectTimer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (err: UpstreamError | null, res?: UpstreamResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(routeTimer);
+        clearTimeout(connectTimer);
+        if (err) {
+          if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+          reject(err);
+        } else resolve(res!);
+      };
+      const failure = (message: string) => new UpstreamError(entry.connected ? "reset" : "connect_failure", message);
+
+      const hasTrailers = req.trailers !== undefined && req.trailers.length > 0;
+      let stream: ReturnType<ClientHttp2Session["request"]>;
+      try {
+        stream = session.request(requestHeaders(req, target), { endStream: req.body.length === 0 && !hasTrailers, waitForTrailers: hasTrailers });
+      } catch (e) {
+        reject(new UpstreamError(entry.connected ? "reset" : "connect_failure", e instanceof Error ? e.message : String(e)));
+        return;
+      }
+      if (timeoutMs > 0) routeTimer = setTimeout(() => finish(new UpstreamError("timeout", "upstream request timeout")), timeoutMs);
+      if (!entry.connected && connectTimeoutMs > 0) {
+        connectTimer = setTimeout(() => {
+          if (entry.connected) return;
+          finish(new UpstreamError("connect_failure", "connect timeout"));
+          session.destroy();
+        }, connectTimeoutMs);
+        session.once("connect", () => clearTimeout(connectTimer));
+      }
+      if (hasTrailers) stream.once("wantTrailers", () => stream.sendTrailers(toOutgoing(req.trailers!)));
+
+      let status = 0;
+      let headers: HeaderMap = [];
+      let trailers: HeaderMap | undefined;
+      const chunks: Buffer[] = [];
+      stream.on("response", (h: IncomingHttpHeaders) => {
+        status = Number(h[":status"] ?? 502);
+        headers = fromIncoming(h);
+      });
+      stream.on("trailers", (t: IncomingHttpHeaders) => (trailers = fromIncoming(t)));
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        if (status === 0) return finish(failure("upstream stream ended without a response"));
+        const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        finish(null, { status, headers, body, ...(trailers ? { trailers } : {}) });
+      });
+      stream.on("error", (e: Error) => finish(failure(e.message)));
+      stream.on("close", () => {
+        if (!settled) finish(failure(`upstream stream closed (${stream.rstCode === undefined ? "no response" : `reset code ${stream.rstCode}`})`));
+      });
+      stream.end(req.body.length > 0 ? req.body : undefined);
+    });
+  }
+
+  close(): void {
+    for (const { session } of this.sessions.values()) session.destroy();
+    this.sessions.clear();
+  }
+}
+
+function requestHeaders(req: UpstreamRequest, target: UpstreamTarget): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ":method": req.method, ":path": req.path, ":scheme": "http", ":authority": target.key };
+  for (const [k, v] of req.headers) {
+    if (k === "host") out[":authority"] = v;
+    else if (k === "content-length") out[k] = String(req.body.length);
+    else if (FORBIDDEN.has(k) || (k === "te" && v.toLowerCase() !== "trailers")) continue;
+    else append(out, k, v);
+  }
+  return out;
+}
+
+export function toOutgoing(h: HeaderMap): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of h) if (k.charCodeAt(0) !== 58 /* ":" */ && !FORBIDDEN.has(k)) append(out, k, v);
+  return out;
+}
+
+function append(out: OutgoingHttpHeaders, k: string, v: string): void {
+  const prev = out[k];
+  if (prev === undefined) out[k] = v;
+  else if (Array.isArray(prev)) prev.push(v);
+  else out[k] = [String(prev), v];
+}
+
+/** Regular headers of a received header block (pseudo-headers left out), repeated names as separate pairs. */
+export function fromIncoming(h: IncomingHttpHeaders): HeaderMap {
+  const out: HeaderMap = [];
+  for (const [k, v] of Object.entries(h)) {
+    if (k.charCodeAt(0) === 58 /* ":" */ || v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.push([k, x]);
+    else out.push([k, v]);
+  }
+  return out;
+}
