@@ -4,8 +4,9 @@ import type { LogLevel } from "../wasm/host/index.js";
 import { BootstrapError } from "./bootstrap/errors.js";
 import { loadBootstrapFile } from "./bootstrap/load.js";
 import { GatewayStartError, startGateway } from "./gateway.js";
+import { DEFAULT_OPS, OPS_USAGE, parseOpsFlag, waitForSignal, type OpsFlags } from "./ops-flags.js";
 
-const USAGE = "usage: halyard gateway -c <bootstrap.yaml|json> [--log-level trace|debug|info|warn|error|critical]\n       halyard gateway --xds <host:port> --node <id> [--labels k=v,...]";
+const USAGE = `usage: halyard gateway -c <bootstrap.yaml|json> [--log-level trace|debug|info|warn|error|critical] ${OPS_USAGE}\n       halyard gateway --xds <host:port> --node <id> [--labels k=v,...] ${OPS_USAGE}`;
 const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical"];
 const XDS_FLAGS = ["--xds", "--xds-rest", "--node", "--labels", "--wasm", "--delta"];
 
@@ -13,8 +14,15 @@ export async function run(argv: string[]): Promise<number> {
   if (argv.some((a) => XDS_FLAGS.includes(a))) return (await import("./xds/cli.js")).run(argv);
   let file: string | undefined;
   let logLevel: LogLevel | undefined;
+  const ops: OpsFlags = { ...DEFAULT_OPS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    const took = parseOpsFlag(argv, i, ops);
+    if (typeof took === "string") return usageError(took);
+    if (took > 0) {
+      i += took - 1;
+      continue;
+    }
     if (a === "-c" || a === "--config-path") file = argv[++i];
     else if (a === "-l" || a === "--log-level") {
       const v = argv[++i] as LogLevel;
@@ -29,9 +37,9 @@ export async function run(argv: string[]): Promise<number> {
 
   let gateway;
   try {
-    const config = loadBootstrapFile(file);
-    if (config.ads) return await (await import("./xds/cli.js")).runWithBootstrap(config, file, logLevel);
-    gateway = await startGateway(config, { file, ...(logLevel ? { logLevel } : {}) });
+    const config = loadBootstrapFile(file, ops.secretsDir ? { secretsDir: ops.secretsDir } : {});
+    if (config.ads) return await (await import("./xds/cli.js")).runWithBootstrap(config, file, logLevel, ops);
+    gateway = await startGateway(config, { file, ...(logLevel ? { logLevel } : {}), ...(ops.accessLog ? { defaultAccessLog: ops.accessLog } : {}) });
   } catch (e) {
     if (e instanceof BootstrapError || e instanceof GatewayStartError) {
       process.stderr.write(`halyard gateway: ${e.message}\n`);
@@ -41,14 +49,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   // Admin first: scripts (and our tests) treat the last listener line as "ready".
   if (gateway.admin) process.stdout.write(`halyard gateway: admin on http://${hostPort(gateway.admin.address)}\n`);
-  for (const l of gateway.listeners) process.stdout.write(`halyard gateway: listener "${l.name}" on http://${hostPort(l.address)}\n`);
+  for (const l of gateway.listeners) process.stdout.write(`halyard gateway: listener "${l.name}" on ${l.scheme ?? "http"}://${hostPort(l.address)}\n`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
-  process.stdout.write(`halyard gateway: ${signal}, shutting down\n`);
-  await gateway.close();
+  const running = gateway;
+  const signal = await waitForSignal(() => void running.close());
+  process.stdout.write(`halyard gateway: ${signal}, shutting down (draining for up to ${ops.drainMs} ms)\n`);
+  await running.drain(ops.drainMs);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { WasmPlugin, type HostOptions, type LogLevel, type PropertyValue } from "../wasm/host/index.js";
 import { formatPath } from "./bootstrap/errors.js";
-import type { GatewayConfig, NodeInfo, WasmFilterConfig } from "./bootstrap/types.js";
+import type { AccessLogConfig, GatewayConfig, NodeInfo, WasmFilterConfig } from "./bootstrap/types.js";
 import { openAccessLog, type NodeAccessLog } from "./access-log-node.js";
 import { startAdmin } from "./admin.js";
 import { ClusterManager } from "./clusters.js";
@@ -18,12 +18,19 @@ export interface GatewayOptions {
   /** Names the bootstrap in startup errors. */
   file?: string;
   logLevel?: LogLevel;
+  /** The access log of every HCM whose config has no access_log (`halyard gateway --access-log`). */
+  defaultAccessLog?: AccessLogConfig;
 }
 
 export interface RunningGateway {
   listeners: RunningListener[];
   admin?: RunningListener;
   close(): Promise<void>;
+  /**
+   * Graceful shutdown: listeners stop accepting, requests in flight finish (up to graceMs; Envoy's drain time),
+   * admin readiness turns 503, then everything is closed.
+   */
+  drain(graceMs: number): Promise<void>;
 }
 
 export class GatewayStartError extends Error {}
@@ -41,6 +48,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const listeners: RunningListener[] = [];
   const accessLogs: NodeAccessLog[] = [];
   let admin: RunningListener | undefined;
+  let draining = false;
   const close = async () => {
     await Promise.all([...listeners, ...(admin ? [admin] : [])].map((l) => l.close()));
     await Promise.all(plugins.map((p) => p.close()));
@@ -57,13 +65,15 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         plugins.push(plugin);
         chain.push(plugin);
       }
-      const sinks = (l.hcm.accessLogs ?? []).map((cfg, j) => {
+      const sinks = (l.hcm.accessLogs ?? (opts.defaultAccessLog ? [opts.defaultAccessLog] : [])).map((cfg, j) => {
         try {
           const log = openAccessLog(cfg);
           accessLogs.push(log);
           return log.sink;
         } catch (e) {
-          const where = formatPath(["static_resources", "listeners", i, "filter_chains", 0, "filters", 0, "typed_config", "access_log", j]);
+          const where = l.hcm.accessLogs
+            ? formatPath(["static_resources", "listeners", i, "filter_chains", 0, "filters", 0, "typed_config", "access_log", j])
+            : "--access-log";
           throw new GatewayStartError(`${opts.file ?? "bootstrap"}: ${where}: ${e instanceof Error ? e.message : String(e)}`);
         }
       });
@@ -71,12 +81,17 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       const hcm = new HttpConnectionManager(l.hcm, chain, router, undefined, sinks);
       listeners.push(await startListener(l, hcm));
     }
-    if (config.admin) admin = await startAdmin(config.admin);
+    if (config.admin) admin = await startAdmin(config.admin, { ready: () => !draining, draining: () => draining });
   } catch (e) {
     await close();
     throw e instanceof GatewayStartError ? e : new GatewayStartError(e instanceof Error ? e.message : String(e));
   }
-  return { listeners, ...(admin ? { admin } : {}), close };
+  const drain = async (graceMs: number) => {
+    draining = true;
+    await Promise.all(listeners.map((l) => l.drain(graceMs)));
+    await close();
+  };
+  return { listeners, ...(admin ? { admin } : {}), close, drain };
 }
 
 async function loadPlugin(f: WasmFilterConfig, modules: Map<string, Promise<WebAssembly.Module>>, host: HostOptions, where: string): Promise<WasmPlugin> {

@@ -1,12 +1,19 @@
-// One Node HTTP server per listener. The data path is a Node fast path: node:http request straight into the HCM,
-// the HCM's response written straight back (no web Request/Response per request); the portable Hono path in app.ts
-// is what Workers use. Node-only.
+// One listener: a TCP server whose connections are told apart as Envoy's listener does — TLS or plain text by the
+// first byte (tls_inspector; only when the listener has both kinds of filter chain), then the codec (AUTO): for TLS
+// by ALPN, for plain text by the HTTP/2 connection preface (h2c with prior knowledge) — and handed to a node:http
+// server (HTTP/1.x) or a node:http2 server (HTTP/2), both feeding the HCM through downstream-node.ts. Draining
+// stops accepting, sends Connection: close on HTTP/1 responses and GOAWAY on HTTP/2 sessions, and lets requests in
+// flight finish. Node-only.
 import { serve, type HttpBindings } from "@hono/node-server";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import type { HeaderMap } from "../wasm/host/index.js";
+import { createServer as createHttp1Server, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttp2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import type { ListenerConfig, SocketAddr } from "./bootstrap/types.js";
-import { responseHasNoBody, type DownstreamInfo, type DownstreamRequest, type HcmResponse, type HttpConnectionManager } from "./hcm.js";
+import { fromHttp2Stream, fromIncomingMessage, writeHttp1, writeHttp2 } from "./downstream-node.js";
+import type { DownstreamInfo, HcmResponse, HttpConnectionManager } from "./hcm.js";
+import { TlsTerminator } from "./tls-node.js";
 
 type FetchCallback = Parameters<typeof serve>[0]["fetch"];
 
@@ -14,98 +21,204 @@ export interface RunningListener {
   name: string;
   /** The bound address (the real port when port_value was 0). */
   address: SocketAddr;
+  /** "https" when every filter chain is TLS. */
+  scheme?: "http" | "https";
   close(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (up to graceMs), then closes what is left. */
   drain(graceMs: number): Promise<void>;
 }
 
-const EMPTY = new Uint8Array(0);
-const NO_BODY = () => Promise.resolve(EMPTY);
-// Per connection, computed once: addresses and Envoy's connection id.
-const connections = new WeakMap<Socket, DownstreamInfo>();
-let nextConnectionId = 1;
-
-function downstreamInfo(s: Socket, cfg: ListenerConfig): DownstreamInfo {
-  let info = connections.get(s);
-  if (!info) {
-    info = {
-      remote: { address: s.remoteAddress ?? "", port: s.remotePort ?? 0 },
-      local: { address: s.localAddress ?? cfg.address.address, port: s.localPort ?? cfg.address.port },
-      connectionId: nextConnectionId++,
-    };
-    connections.set(s, info);
-  }
-  return info;
+interface Connection {
+  down: DownstreamInfo;
+  scheme: "http" | "https";
 }
 
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const TLS_HANDSHAKE = 0x16;
+/** A client that sends nothing for this long after connecting is dropped (Envoy's listener_filters_timeout). */
+const FIRST_BYTES_TIMEOUT_MS = 15_000;
+let nextConnectionId = 1;
+
 export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManager, "serve">): Promise<RunningListener> {
-  const server = createServer((req, res) => {
-    hcm.serve(fromIncomingMessage(req), downstreamInfo(req.socket, cfg)).then(
-      (out) => writeResponse(res, out),
+  const http1Only = cfg.hcm.http1Only === true;
+  let tls: TlsTerminator | undefined;
+  try {
+    tls = cfg.tls ? new TlsTerminator(cfg.tls, cfg.name) : undefined;
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const plaintext = !cfg.tls || cfg.tls.plaintext;
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  const h1Connections = new WeakMap<object, Connection>();
+  const h2Connections = new WeakMap<Http2Session, Connection>();
+  let draining = false;
+  let handingOver: Connection | undefined;
+
+  const fail = (e: unknown) => console.error(`halyard gateway: listener "${cfg.name}": ${e instanceof Error ? e.message : String(e)}`);
+  const h1 = createHttp1Server((req: IncomingMessage, res: ServerResponse) => {
+    const conn = h1Connections.get(req.socket)!;
+    hcm.serve(fromIncomingMessage(req, conn.scheme), conn.down).then(
+      (out: HcmResponse) => writeHttp1(res, out, draining),
       (e) => {
         // serve() answers its own failures; this is a bug guard, never a hang.
-        console.error(`halyard gateway: listener "${cfg.name}": ${e instanceof Error ? e.message : String(e)}`);
+        fail(e);
         if (!res.headersSent) res.writeHead(500, { "content-length": "0" });
         res.end();
       },
     );
   });
-  return bind(cfg.name, cfg.address, server);
-}
+  const h2 = createHttp2Server();
+  h2.on("session", (session: Http2Session) => {
+    h2Connections.set(session, handingOver!);
+    sessions.add(session);
+    session.on("error", () => {});
+    session.once("close", () => sessions.delete(session));
+    if (draining) session.close();
+  });
+  h2.on("stream", (stream: ServerHttp2Stream, _headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    stream.on("error", () => {});
+    const conn = h2Connections.get(stream.session!)!;
+    hcm.serve(fromHttp2Stream(stream, raw, conn.scheme), conn.down).then(
+      (out) => writeHttp2(stream, out),
+      (e) => {
+        fail(e);
+        if (!stream.destroyed) stream.close();
+      },
+    );
+  });
 
-function writeResponse(res: ServerResponse, { response: out, method }: HcmResponse): void {
-  const noBody = responseHasNoBody(out.status, method);
-  const flat: string[] = [];
-  for (const [k, v] of out.headers) {
-    if (k.charCodeAt(0) === 58 /* ":" */ || (k === "content-length" && !noBody)) continue;
-    flat.push(k, v);
-  }
-  if (!noBody) flat.push("content-length", String(out.body.length));
-  res.writeHead(out.status, flat);
-  res.end(noBody || out.body.length === 0 ? undefined : out.body);
-}
-
-// Reads the Node request directly: building a web Request per request costs more than the proxying around it.
-function fromIncomingMessage(m: IncomingMessage): DownstreamRequest {
-  const headers: HeaderMap = [];
-  let authority = "";
-  const raw = m.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    if (k === "host") authority ||= raw[i + 1]!;
-    else headers.push([k, raw[i + 1]!]);
-  }
-  const hasBody = m.headers["transfer-encoding"] !== undefined || Number(m.headers["content-length"] ?? 0) > 0;
-  if (!hasBody) m.resume();
-  return {
-    method: m.method ?? "GET",
-    path: m.url ?? "/",
-    authority,
-    scheme: "http",
-    headers,
-    body: hasBody
-      ? () =>
-          new Promise<Uint8Array>((resolve, reject) => {
-            const chunks: Buffer[] = [];
-            m.on("data", (c: Buffer) => chunks.push(c));
-            m.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-            m.on("error", reject);
-            m.on("close", () => {
-              if (!m.complete) reject(new Error("downstream closed the request before its body ended"));
-            });
-          })
-      : NO_BODY,
+  const toHttp1 = (s: Socket | TLSSocket | Duplex, conn: Connection) => {
+    h1Connections.set(s, conn);
+    h1.emit("connection", s);
   };
+  const toHttp2 = (s: Socket | TLSSocket | Duplex, conn: Connection) => {
+    handingOver = conn;
+    h2.emit("connection", s);
+    handingOver = undefined;
+  };
+  const terminate = (s: Socket | Duplex, conn: Connection) =>
+    tls!.accept(s, http1Only, (t, serverName) => {
+      const secured: Connection = { scheme: "https", down: { ...conn.down, tls: { ...(serverName ? { serverName } : {}), version: t.getProtocol() ?? "" } } };
+      if (t.alpnProtocol === "h2") toHttp2(t, secured);
+      else toHttp1(t, secured);
+    });
+
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => socket.destroy());
+    socket.once("close", () => sockets.delete(socket));
+    const conn: Connection = {
+      scheme: "http",
+      down: {
+        remote: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
+        local: { address: socket.localAddress ?? cfg.address.address, port: socket.localPort ?? cfg.address.port },
+        connectionId: nextConnectionId++,
+      },
+    };
+    if (tls && !plaintext) return terminate(socket, conn);
+    if (!tls && http1Only) return toHttp1(socket, conn);
+    readHead(socket, tls !== undefined, http1Only, (kind, head) => {
+      // Bytes already read are handed on in front of the socket (node:http can take them back; HTTP/2 and TLS
+      // on a socket need a stream that replays them).
+      if (kind === "http1") {
+        socket.unshift(head);
+        toHttp1(socket, conn);
+        socket.resume();
+      } else if (kind === "h2c") toHttp2(replaying(socket, head), conn);
+      else terminate(replaying(socket, head), conn);
+    });
+  });
+  const scheme = tls && !plaintext ? "https" : "http";
+  return bind(cfg.name, cfg.address, server, scheme, {
+    close() {
+      for (const s of sockets) s.destroy();
+      for (const s of sessions) s.destroy();
+    },
+    drain() {
+      draining = true;
+      h1.closeIdleConnections();
+      for (const s of sessions) s.close();
+    },
+  });
+}
+
+type Kind = "http1" | "h2c" | "tls";
+
+// Reads until the first bytes tell TLS (a handshake record), HTTP/2 (the whole connection preface) or HTTP/1.
+function readHead(socket: Socket, tls: boolean, http1Only: boolean, then: (kind: Kind, head: Buffer) => void): void {
+  let head: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), FIRST_BYTES_TIMEOUT_MS);
+  const onData = (chunk: Buffer) => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    let kind: Kind;
+    if (tls && head[0] === TLS_HANDSHAKE) kind = "tls";
+    else if (!http1Only && PREFACE.subarray(0, Math.min(head.length, PREFACE.length)).equals(head.subarray(0, PREFACE.length))) {
+      if (head.length < PREFACE.length) return;
+      kind = "h2c";
+    } else kind = "http1";
+    clearTimeout(timer);
+    socket.removeListener("data", onData);
+    socket.pause();
+    then(kind, head);
+  };
+  socket.once("close", () => clearTimeout(timer));
+  socket.on("data", onData);
+}
+
+/** A stream that yields `head`, then the socket's data; writes go to the socket. */
+function replaying(socket: Socket, head: Buffer): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end();
+      cb();
+    },
+    destroy(err, cb) {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  d.push(head);
+  socket.on("data", (c: Buffer) => {
+    if (!d.push(c)) socket.pause();
+  });
+  socket.once("end", () => d.push(null));
+  socket.once("close", () => d.destroy());
+  return d;
 }
 
 /** Starts a Hono app on @hono/node-server (the admin listener) and resolves once it is bound. */
 export function listen(name: string, addr: SocketAddr, fetch: (req: Request, env: HttpBindings) => Response | Promise<Response>): Promise<RunningListener> {
   // An HTTP/1 server (no createServer override), so env is always HttpBindings.
-  return bind(name, addr, serve({ fetch: fetch as FetchCallback, port: addr.port, hostname: addr.address }) as Server, true);
+  const server = serve({ fetch: fetch as FetchCallback, port: addr.port, hostname: addr.address }) as Server;
+  return bind(name, addr, server, "http", {
+    close: () => server.closeAllConnections(),
+    drain: () => server.closeIdleConnections(),
+  }, true);
+}
+
+interface Connections {
+  /** Drops every connection now. */
+  close(): void;
+  /** Asks connections to finish: idle ones close, busy ones close after their requests. */
+  drain(): void;
 }
 
 // Resolves once the server is bound (rejects with a one-line reason).
-function bind(name: string, addr: SocketAddr, server: Server, listening = false): Promise<RunningListener> {
+function bind(
+  name: string,
+  addr: SocketAddr,
+  server: import("node:net").Server,
+  scheme: "http" | "https",
+  connections: Connections,
+  listening = false,
+): Promise<RunningListener> {
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) => {
       const why = e.code === "EADDRINUSE" ? "address already in use" : e.code === "EADDRNOTAVAIL" ? "address not available" : e.message;
@@ -113,23 +226,23 @@ function bind(name: string, addr: SocketAddr, server: Server, listening = false)
     });
     server.once("listening", () => {
       const a = server.address() as AddressInfo;
+      let closed: Promise<void> | undefined;
+      const stop = () => (closed ??= new Promise<void>((done) => server.close(() => done())));
       resolve({
         name,
         address: { address: a.address, port: a.port },
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-        drain: (graceMs) =>
-          new Promise<void>((done) => {
-            const force = setTimeout(() => server.closeAllConnections(), graceMs);
-            server.close(() => {
-              clearTimeout(force);
-              done();
-            });
-            server.closeIdleConnections();
-          }),
+        scheme,
+        close: () => {
+          const done = stop();
+          connections.close();
+          return done;
+        },
+        drain: (graceMs) => {
+          const done = stop();
+          connections.drain();
+          const force = setTimeout(() => connections.close(), graceMs);
+          return done.finally(() => clearTimeout(force));
+        },
       });
     });
     if (!listening) server.listen(addr.port, addr.address);

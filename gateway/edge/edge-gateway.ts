@@ -19,6 +19,10 @@ import { FetchUpstreamTransport } from "../upstream-fetch.js";
 import { RefPool } from "../xds/ref-pool.js";
 import { configKey } from "../xds/state.js";
 
+/** Period of the no-op timer a request in flight holds (see `handle`). */
+const KEEP_ALIVE_MS = 1000;
+const IDLE_CHECK_MS = 25;
+
 export interface EdgeGatewayOptions {
   /** The compiled halyard.wasm every wasm filter runs. */
   wasm: WebAssembly.Module;
@@ -77,6 +81,7 @@ export class EdgeGateway {
   private current: Generation | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private pluginLoads = 0;
+  private inflight = 0;
 
   constructor(private readonly opts: EdgeGatewayOptions) {
     this.transport = opts.transport ?? new FetchUpstreamTransport();
@@ -108,7 +113,14 @@ export class EdgeGateway {
     return run;
   }
 
-  /** Answers one downstream request through the HCM of the listener it belongs to. */
+  /**
+   * Answers one downstream request through the HCM of the listener it belongs to.
+   *
+   * A wasm VM is shared by all requests, so what resumes a paused stream (the tick of halyard.fault's delays) may
+   * run in another request's context. Workers cancel a request that waits with nothing of its own pending, and end
+   * a request's timers with it; so each request keeps a timer of its own while it runs, and the caller should
+   * keep every request's context alive until `idle()` (ctx.waitUntil), since the VM's tick may belong to it.
+   */
   async handle(request: Request, remoteAddress: string): Promise<Response> {
     const gen = this.current;
     if (!gen) throw new NoListenerError("no configuration in service yet");
@@ -116,12 +128,24 @@ export class EdgeGateway {
     const hcm = gen.hcms.get(listener.name)!;
     const down: DownstreamInfo = { remote: { address: remoteAddress, port: 0 }, local: listener.address };
     gen.inflight++;
+    this.inflight++;
+    const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
     try {
       return await hcm.handle(fromWebRequest(request), down);
     } finally {
+      clearInterval(keepAlive);
       gen.inflight--;
       if (gen.retired && gen.inflight === 0) this.release(gen);
+      this.inflight--;
     }
+  }
+
+  /**
+   * Resolves once no request is in flight. It checks on a timer of its own rather than being resolved by the last
+   * request: Workers cancel a waitUntil promise that only another request could settle.
+   */
+  async idle(): Promise<void> {
+    while (this.inflight > 0) await new Promise((resolve) => setTimeout(resolve, IDLE_CHECK_MS));
   }
 
   async close(): Promise<void> {

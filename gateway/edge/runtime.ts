@@ -104,6 +104,9 @@ export class EdgeRuntime {
     } catch (e) {
       if (e instanceof NoListenerError) return errorResponse(e.message);
       throw e;
+    } finally {
+      // Timers this request started (a wasm VM's tick) may be what other requests in flight wait for.
+      ctx.waitUntil(this.gateway.idle());
     }
   }
 

@@ -10,7 +10,7 @@ import { WasmPlugin, type HostOptions, type LogLevel } from "../../wasm/host/ind
 import { openAccessLog, type NodeAccessLog } from "../access-log-node.js";
 import type { AccessLogSink } from "../access-log.js";
 import { startAdmin } from "../admin.js";
-import type { ClusterConfig, GatewayConfig, ListenerConfig, SocketAddr, WasmFilterConfig } from "../bootstrap/types.js";
+import type { AccessLogConfig, ClusterConfig, GatewayConfig, ListenerConfig, SocketAddr, WasmFilterConfig } from "../bootstrap/types.js";
 import { Cluster, ClusterManager } from "../clusters.js";
 import { nodeProperties } from "../gateway.js";
 import { HttpConnectionManager, type DownstreamInfo, type DownstreamRequest, type HcmResponse } from "../hcm.js";
@@ -25,8 +25,8 @@ import type { RemoteCodeCache } from "./remote-code.js";
 import { configKey } from "./state.js";
 
 export type ListenerEvent =
-  | { kind: "added"; name: string; address: SocketAddr; mapping?: PortMapping }
-  | { kind: "removed"; name: string; address: SocketAddr };
+  | { kind: "added"; name: string; address: SocketAddr; mapping?: PortMapping; scheme?: "http" | "https" }
+  | { kind: "removed"; name: string; address: SocketAddr; scheme?: "http" | "https" };
 
 export interface DynamicGatewayOptions {
   logLevel?: LogLevel;
@@ -34,6 +34,8 @@ export interface DynamicGatewayOptions {
   remoteCode?: RemoteCodeCache;
   /** How long a removed listener lets its requests in flight finish. Default 5 s. */
   drainMs?: number;
+  /** The access log of HCMs whose config has none (`--access-log`). */
+  defaultAccessLog?: AccessLogConfig;
   /** May ports below 1024 be bound (else they are bound at port + 8000)? Default: asked of the OS. */
   mayBindPrivileged?: (port: number) => boolean;
   onListener?(event: ListenerEvent): void;
@@ -94,6 +96,7 @@ export class DynamicGateway {
   private admin: RunningListener | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private draining = false;
   private liveGenerations = 0;
   private pluginLoads = 0;
 
@@ -121,7 +124,9 @@ export class DynamicGateway {
 
   /** Starts the admin listener of the bootstrap, if any. */
   async startAdmin(): Promise<void> {
-    if (this.identity.admin && !this.admin) this.admin = await startAdmin(this.identity.admin);
+    if (this.identity.admin && !this.admin) {
+      this.admin = await startAdmin(this.identity.admin, { ready: () => this.current !== undefined && !this.draining, draining: () => this.draining });
+    }
   }
 
   /** Puts `config` into service; on failure (bad wasm, a port in use) nothing changes and it rejects with one line. */
@@ -143,7 +148,7 @@ export class DynamicGateway {
         bound.push(slot);
         const { address, mapping } = bindAddress(l.address, this.opts.mayBindPrivileged);
         slot.running = await startListener({ ...l, address }, { serve: (req, down) => this.serve(slot, req, down) });
-        this.opts.onListener?.({ kind: "added", name: l.name, address: slot.running.address, ...(mapping ? { mapping } : {}) });
+        this.opts.onListener?.({ kind: "added", name: l.name, address: slot.running.address, scheme: slot.running.scheme ?? "http", ...(mapping ? { mapping } : {}) });
       }
     } catch (e) {
       await Promise.all(bound.map((s) => s.running?.close()));
@@ -172,7 +177,7 @@ export class DynamicGateway {
     if (previous) this.retire(previous);
     // Removed, or moved to another address: no new connections; requests in flight finish on their generation.
     for (const s of leaving) {
-      if (!names.has(s.name)) this.opts.onListener?.({ kind: "removed", name: s.name, address: s.running!.address });
+      if (!names.has(s.name)) this.opts.onListener?.({ kind: "removed", name: s.name, address: s.running!.address, scheme: s.running!.scheme ?? "http" });
       void s.running!.drain(this.opts.drainMs ?? 5000);
     }
   }
@@ -222,7 +227,7 @@ export class DynamicGateway {
       chain.push(await this.acquire(gen, this.pluginPool, configKey(f), () => this.loadPlugin(f, where)));
     }
     const sinks: AccessLogSink[] = [];
-    for (const [j, cfg] of (l.hcm.accessLogs ?? []).entries()) {
+    for (const [j, cfg] of (l.hcm.accessLogs ?? (this.opts.defaultAccessLog ? [this.opts.defaultAccessLog] : [])).entries()) {
       const log = await this.acquire(gen, this.logPool, configKey(cfg), async () => {
         try {
           return openAccessLog(cfg);
@@ -268,6 +273,17 @@ export class DynamicGateway {
     } catch (e) {
       throw new Error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /**
+   * Graceful shutdown: readiness turns 503, every listener stops accepting and lets its requests in flight finish
+   * (up to graceMs), then everything is closed.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    await this.queue;
+    await Promise.all([...this.slots.values()].map((s) => s.running?.drain(graceMs)));
+    await this.close();
   }
 
   async close(): Promise<void> {

@@ -13,9 +13,10 @@ import { parseLabels, xdsNode } from "./node-identity.js";
 import { RemoteCodeCache } from "./remote-code.js";
 import { RestXdsClient, type RestPollEvent } from "./rest-client.js";
 import { XdsState } from "./state.js";
+import { DEFAULT_OPS, OPS_USAGE, parseOpsFlag, waitForSignal, type OpsFlags } from "../ops-flags.js";
+import { fileSecrets } from "../secrets-node.js";
 
-export const XDS_USAGE =
-  "halyard gateway --xds <host:port> [--delta] | --xds-rest <http://host:port>  --node <id> [--labels k=v,...] [--wasm <halyard.wasm>] [--log-level <level>]";
+export const XDS_USAGE = `halyard gateway --xds <host:port> [--delta] | --xds-rest <http://host:port>  --node <id> [--labels k=v,...] [--wasm <halyard.wasm>] [--log-level <level>] ${OPS_USAGE}`;
 /** Node metadata naming where this proxy has halyard.wasm (control/translate/xds/node.ts reads it). */
 const METADATA_WASM_PATH = "HALYARD_WASM_PATH";
 /** The halyard.wasm this package builds (dist/gateway/xds/ -> wasm/build/). */
@@ -32,6 +33,7 @@ interface XdsArgs {
   labels?: Record<string, string>;
   wasm: string;
   logLevel?: LogLevel;
+  ops: OpsFlags;
 }
 
 function parseArgs(argv: string[]): XdsArgs | string {
@@ -42,8 +44,15 @@ function parseArgs(argv: string[]): XdsArgs | string {
   let logLevel: LogLevel | undefined;
   let wasm = BUNDLED_WASM;
   let delta = false;
+  const ops: OpsFlags = { ...DEFAULT_OPS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    const took = parseOpsFlag(argv, i, ops);
+    if (typeof took === "string") return took;
+    if (took > 0) {
+      i += took - 1;
+      continue;
+    }
     const value = () => {
       const v = argv[++i];
       if (v === undefined || v === "") throw new Error(`${a} needs a value`);
@@ -74,6 +83,7 @@ function parseArgs(argv: string[]): XdsArgs | string {
     source: target !== undefined ? { kind: "grpc", target, delta } : { kind: "rest", url: url! },
     nodeId,
     wasm,
+    ops,
     ...(labels ? { labels } : {}),
     ...(logLevel ? { logLevel } : {}),
   };
@@ -99,15 +109,15 @@ export async function run(argv: string[]): Promise<number> {
     clusters: [],
     ads: { cluster: "xds", lds: true, cds: true },
   };
-  return serveFromControlPlane(base, args.source, node, process.cwd(), args.logLevel);
+  return serveFromControlPlane(base, args.source, node, process.cwd(), args.logLevel, args.ops);
 }
 
 /** `halyard gateway -c <bootstrap>` with dynamic_resources: ADS to the first endpoint of the ads_config cluster. */
-export async function runWithBootstrap(config: GatewayConfig, file: string, logLevel: LogLevel | undefined): Promise<number> {
+export async function runWithBootstrap(config: GatewayConfig, file: string, logLevel: LogLevel | undefined, ops: OpsFlags = DEFAULT_OPS): Promise<number> {
   const ads = config.ads!;
   const endpoint = config.clusters.find((c) => c.name === ads.cluster)!.endpoints[0]!;
   const node = xdsNode({ id: config.node.id, cluster: config.node.cluster, metadata: config.node.metadata as JsonObject }, false);
-  return serveFromControlPlane(config, { kind: "grpc", target: hostPort(endpoint), delta: ads.delta === true }, node, dirname(resolve(file)), logLevel);
+  return serveFromControlPlane(config, { kind: "grpc", target: hostPort(endpoint), delta: ads.delta === true }, node, dirname(resolve(file)), logLevel, ops);
 }
 
 async function serveFromControlPlane(
@@ -116,10 +126,16 @@ async function serveFromControlPlane(
   node: ReturnType<typeof xdsNode>,
   baseDir: string,
   logLevel: LogLevel | undefined,
+  ops: OpsFlags,
 ): Promise<number> {
   const out = (line: string) => process.stdout.write(`halyard gateway: ${line}\n`);
   const remoteCode = new RemoteCodeCache();
-  const gateway = new DynamicGateway(base, { ...(logLevel ? { logLevel } : {}), remoteCode, onListener: (e) => out(describeListener(e)) });
+  const gateway = new DynamicGateway(base, {
+    ...(logLevel ? { logLevel } : {}),
+    ...(ops.accessLog ? { defaultAccessLog: ops.accessLog } : {}),
+    remoteCode,
+    onListener: (e) => out(describeListener(e)),
+  });
   try {
     await gateway.startAdmin();
   } catch (e) {
@@ -132,6 +148,7 @@ async function serveFromControlPlane(
     base,
     remoteCode,
     resolvePath: (name) => resolve(baseDir, name),
+    secrets: fileSecrets({ baseDir, ...(ops.secretsDir ? { secretsDir: ops.secretsDir } : {}) }),
     apply: async (config) => {
       await gateway.apply(config);
       out(`xds: configuration ${++applied} applied (${config.listeners.length} listeners, ${config.clusters.length} clusters)`);
@@ -160,21 +177,18 @@ async function serveFromControlPlane(
     rest.start();
     client = { close: () => rest.stop() };
   }
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    process.once("SIGINT", () => done("SIGINT"));
-    process.once("SIGTERM", () => done("SIGTERM"));
-  });
-  out(`${signal}, shutting down`);
+  const signal = await waitForSignal(() => void gateway.close());
+  out(`${signal}, shutting down (draining for up to ${ops.drainMs} ms)`);
   client.close();
   state.close();
-  await gateway.close();
+  await gateway.drain(ops.drainMs);
   return 0;
 }
 
 function describeListener(e: ListenerEvent): string {
-  if (e.kind === "removed") return `listener "${e.name}" removed (was on http://${hostPort(e.address)})`;
+  if (e.kind === "removed") return `listener "${e.name}" removed (was on ${e.scheme ?? "http"}://${hostPort(e.address)})`;
   const mapped = e.mapping ? ` (port ${e.mapping.from} mapped to ${e.mapping.to}: ports below 1024 need privileges)` : "";
-  return `listener "${e.name}" on http://${hostPort(e.address)}${mapped}`;
+  return `listener "${e.name}" on ${e.scheme ?? "http"}://${hostPort(e.address)}${mapped}`;
 }
 
 function describeAds(e: AdsEvent): string {

@@ -69,6 +69,14 @@ describe("edge worker from a bundled snapshot", () => {
     expect(res.headers.get("location")).toBe(`${BASE}/new`);
   });
 
+  it("holds a request for a fault delay (halyard.fault's tick), also for requests in flight together", async () => {
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([call(worker, env, "/delayed/1"), call(worker, env, "/delayed/2")]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect([((await a.json()) as Echo).url, ((await b.json()) as Echo).url]).toEqual(["/delayed/1", "/delayed/2"]);
+  });
+
   it("times out a slow upstream as the route says (x-envoy-upstream-rq-timeout-ms)", async () => {
     const t0 = Date.now();
     const res = await call(worker, env, "/slow");

@@ -1,0 +1,133 @@
+// The Node fast path between a downstream connection and the HCM, for both codecs: an HTTP/1 request
+// (node:http IncomingMessage) or an HTTP/2 stream (node:http2 core API) becomes a DownstreamRequest, and the HCM's
+// response is written straight back — on HTTP/2 with its trailers (gRPC status), on HTTP/1 without them (Envoy's
+// default: HTTP/1 trailers are not proxied). No web Request/Response per request. Node-only.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import type { HeaderMap } from "../wasm/host/index.js";
+import { responseHasNoBody, type DownstreamRequest, type HcmResponse } from "./hcm.js";
+import { fromIncoming, toOutgoing } from "./upstream-h2.js";
+
+const EMPTY = new Uint8Array(0);
+const NO_BODY = () => Promise.resolve(EMPTY);
+const NO_TRAILERS = (): HeaderMap => [];
+
+// ---- HTTP/1 ----
+
+// Reads the Node request directly: building a web Request per request costs more than the proxying around it.
+export function fromIncomingMessage(m: IncomingMessage, scheme: string): DownstreamRequest {
+  const headers: HeaderMap = [];
+  let authority = "";
+  const raw = m.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    if (k === "host") authority ||= raw[i + 1]!;
+    else headers.push([k, raw[i + 1]!]);
+  }
+  const hasBody = m.headers["transfer-encoding"] !== undefined || Number(m.headers["content-length"] ?? 0) > 0;
+  if (!hasBody) m.resume();
+  return {
+    method: m.method ?? "GET",
+    path: m.url ?? "/",
+    authority,
+    scheme,
+    headers,
+    protocol: m.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1",
+    body: hasBody ? () => readAll(m) : NO_BODY,
+    trailers: hasBody ? () => pairs(m.rawTrailers) : NO_TRAILERS,
+  };
+}
+
+/** `close`: the listener is draining — end the connection after this response (Envoy sends Connection: close). */
+export function writeHttp1(res: ServerResponse, { response: out, method }: HcmResponse, close: boolean): void {
+  const noBody = responseHasNoBody(out.status, method);
+  const flat: string[] = [];
+  for (const [k, v] of out.headers) {
+    if (k.charCodeAt(0) === 58 /* ":" */ || (k === "content-length" && !noBody) || (close && k === "connection")) continue;
+    flat.push(k, v);
+  }
+  if (!noBody) flat.push("content-length", String(out.body.length));
+  if (close) flat.push("connection", "close");
+  res.writeHead(out.status, flat);
+  res.end(noBody || out.body.length === 0 ? undefined : out.body);
+}
+
+// ---- HTTP/2 ----
+
+export function fromHttp2Stream(stream: ServerHttp2Stream, rawHeaders: string[], scheme: string): DownstreamRequest {
+  const headers: HeaderMap = [];
+  let method = "GET";
+  let path = "/";
+  let authority = "";
+  let host = "";
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!;
+    const v = rawHeaders[i + 1]!;
+    if (k.charCodeAt(0) === 58 /* ":" */) {
+      if (k === ":method") method = v;
+      else if (k === ":path") path = v;
+      else if (k === ":authority") authority = v;
+    } else if (k === "host") host ||= v;
+    else headers.push([k, v]);
+  }
+  let trailers: HeaderMap = [];
+  stream.once("trailers", (t: IncomingHttpHeaders, _flags: number, raw?: string[]) => {
+    trailers = raw ? pairs(raw) : fromIncoming(t);
+  });
+  const ended = stream.endAfterHeaders;
+  if (ended) stream.resume();
+  return {
+    method,
+    path,
+    authority: authority || host,
+    scheme,
+    headers,
+    protocol: "HTTP/2",
+    body: ended ? NO_BODY : () => readAll(stream),
+    trailers: () => trailers,
+  };
+}
+
+export function writeHttp2(stream: ServerHttp2Stream, { response: out, method }: HcmResponse): void {
+  if (stream.destroyed || stream.closed) return;
+  const noBody = responseHasNoBody(out.status, method) || out.body.length === 0;
+  const trailers = out.trailers && out.trailers.length > 0 ? toOutgoing(out.trailers) : undefined;
+  const headers: OutgoingHttpHeaders = toOutgoing(out.headers.filter(([k]) => k !== "content-length" && k !== "te"));
+  headers[":status"] = out.status;
+  // A content-length the response had is kept (corrected); none is added: HTTP/2 frames delimit the body.
+  if (out.headers.some(([k]) => k === "content-length") && !responseHasNoBody(out.status, method)) headers["content-length"] = String(out.body.length);
+  try {
+    stream.respond(headers, { endStream: noBody && !trailers, waitForTrailers: trailers !== undefined });
+    if (trailers) stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    if (noBody) {
+      if (trailers) stream.end();
+    } else stream.end(out.body);
+  } catch (e) {
+    // A header Node refuses (invalid characters): the stream is reset rather than answered half.
+    if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  }
+}
+
+// ---- shared ----
+
+function readAll(m: NodeJS.ReadableStream & { complete?: boolean; readableAborted?: boolean }): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    m.on("data", (c: Buffer) => chunks.push(c));
+    m.on("end", () => {
+      ended = true;
+      resolve(chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    m.on("error", reject);
+    m.on("close", () => {
+      if (!ended) reject(new Error("downstream closed the request before its body ended"));
+    });
+  });
+}
+
+function pairs(raw: string[]): HeaderMap {
+  const out: HeaderMap = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
+}
