@@ -37,7 +37,7 @@ beforeAll(async () => {
   mkdirSync(config);
   const payments = join(root, "examples/payments");
   writeFileSync(join(config, "service.yaml"), readFileSync(join(payments, "service.yaml"), "utf8").replace(/http: 1808\d/g, `http: ${port}`));
-  for (const f of ["destination-rule.yaml", "virtual-service.yaml"]) copyFileSync(join(payments, f), join(config, f));
+  for (const f of readdirSync(payments)) if (f.endsWith(".yaml") && f !== "service.yaml") copyFileSync(join(payments, f), join(config, f));
   copyFileSync(join(root, "test/workers/fixtures/edge-gateway.yaml"), join(config, "edge-gateway.yaml"));
   let snapshot = "";
   let err = "";
@@ -49,7 +49,8 @@ beforeAll(async () => {
     modulesRoot: out,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-05-01",
-    bindings: { HALYARD_SNAPSHOT: snapshot },
+    // Miniflare hands the worker its own loopback URL (no port to select a listener by).
+    bindings: { HALYARD_SNAPSHOT: snapshot, HALYARD_LISTENER: "0.0.0.0_8080" },
   });
 }, 90_000);
 
@@ -75,7 +76,7 @@ describe("wrangler deploy --dry-run bundle", () => {
     expect(await pay.json()).toEqual({ url: "/pay", cluster: "outbound|8080|v1|payment-service.production.svc.cluster.local" });
     const moved = await mf!.dispatchFetch("http://edge.example:8080/old", { redirect: "manual" });
     expect(moved.status).toBe(301);
-    // Miniflare hands the worker its own loopback URL, so the redirect names that authority.
+    // The redirect names the authority the worker saw: Miniflare's loopback URL.
     expect(moved.headers.get("location")).toMatch(/^http:\/\/[^/]+\/new$/);
     await moved.arrayBuffer();
   });

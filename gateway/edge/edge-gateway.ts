@@ -129,11 +129,9 @@ export class EdgeGateway {
     const down: DownstreamInfo = { remote: { address: remoteAddress, port: 0 }, local: listener.address };
     gen.inflight++;
     this.inflight++;
-    const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
     try {
-      return await hcm.handle(fromWebRequest(request), down);
+      return await awaitHoldingTimer(hcm.handle(fromWebRequest(request), down));
     } finally {
-      clearInterval(keepAlive);
       gen.inflight--;
       if (gen.retired && gen.inflight === 0) this.release(gen);
       this.inflight--;
@@ -216,6 +214,19 @@ function consoleSink(cfg: AccessLogConfig, where: string): AccessLogSink {
   if (cfg.kind === "stdout") return (line) => console.log(line);
   if (cfg.kind === "stderr") return (line) => console.error(line);
   throw new Error(`${where}: a file access log (${cfg.path}) is not available on the edge; use stdout or stderr`);
+}
+
+/**
+ * Awaits `p` while holding a no-op timer in the caller's context: Workers cancel a request that waits with nothing
+ * of its own pending, as when `p` is settled by another request's timer or I/O.
+ */
+export async function awaitHoldingTimer<T>(p: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, KEEP_ALIVE_MS);
+  try {
+    return await p;
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /**

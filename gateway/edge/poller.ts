@@ -24,9 +24,9 @@ export class RequestDrivenPoller {
     this.now = opts.now ?? Date.now;
   }
 
-  /** The round in progress, else a new one if it is due, else undefined. */
-  poll(): Promise<boolean> | undefined {
-    if (this.running) return this.running;
+  /** The round in progress, else a new one (`started`) if it is due, else undefined. */
+  poll(): { round: Promise<boolean>; started: boolean } | undefined {
+    if (this.running) return { round: this.running, started: false };
     const started = this.now();
     if (started < this.nextAt) return undefined;
     this.nextAt = Infinity;
@@ -37,6 +37,6 @@ export class RequestDrivenPoller {
       return ok;
     });
     this.running = round;
-    return round;
+    return { round, started: true };
   }
 }

@@ -7,7 +7,7 @@ import type { UpstreamTransport } from "../upstream.js";
 import { RestXdsClient, type RestPollEvent } from "../xds/rest-client.js";
 import { XdsState } from "../xds/state.js";
 import { BundledCode } from "./bundled-code.js";
-import { EdgeGateway, NoListenerError } from "./edge-gateway.js";
+import { awaitHoldingTimer, EdgeGateway, NoListenerError } from "./edge-gateway.js";
 import type { EdgeSettings } from "./env.js";
 import { RequestDrivenPoller } from "./poller.js";
 import { loadSnapshot, parseSnapshot, SnapshotError } from "./snapshot.js";
@@ -91,9 +91,12 @@ export class EdgeRuntime {
     const broken = await this.loaded;
     if (broken !== undefined) return errorResponse(broken);
     if (this.poller) {
-      const round = this.poller.poll();
-      if (round && this.gateway.ready) ctx.waitUntil(round);
-      else if (round) await round;
+      const poll = this.poller.poll();
+      // In the background when there is a configuration to serve with; only the request whose context runs the
+      // round's fetches keeps it (a Workers context waiting on another's I/O alone is cancelled as hung).
+      if (poll && this.gateway.ready) {
+        if (poll.started) ctx.waitUntil(poll.round);
+      } else if (poll) await awaitHoldingTimer(poll.round);
       if (!this.gateway.ready) {
         const source = this.settings.source as { url: string };
         return errorResponse(`no configuration from ${source.url} yet${this.why ? ` (${this.why})` : ""}`);

@@ -96,7 +96,7 @@ describe("edge worker from a bundled snapshot", () => {
     const before = worker.runtime!.gateway.stats();
     await call(worker, env, "/pay");
     expect(worker.runtime!.gateway.stats()).toEqual(before);
-    expect(before.listeners).toEqual(["0.0.0.0_8080"]);
+    expect(before.listeners).toContain("0.0.0.0_8080");
   });
 
   it("takes a snapshot bundled by the entry module (createEdgeWorker({ snapshot }))", async () => {
@@ -119,7 +119,7 @@ describe("edge worker from a bundled snapshot", () => {
     expect((await call(named, { ...env, HALYARD_LISTENER: "0.0.0.0_8080" }, "/pay")).status).toBe(200);
     const missing = await call(createEdgeWorker({ log: quiet }), { ...env, HALYARD_LISTENER: "nope" }, "/pay");
     expect(missing.status).toBe(503);
-    expect(await missing.text()).toBe('halyard worker: listener "nope" (HALYARD_LISTENER) is not in the configuration (listeners: 0.0.0.0_8080 on port 8080)\n');
+    expect(await missing.text()).toMatch(/^halyard worker: listener "nope" \(HALYARD_LISTENER\) is not in the configuration \(listeners: .*0\.0\.0\.0_8080 on port 8080.*\)\n$/);
   });
 });
 
@@ -154,7 +154,7 @@ describe("edge worker configuration errors: one line, 503, never a stack trace",
     const res = await call(createEdgeWorker({ log: quiet }), { HALYARD_SNAPSHOT: text }, "/pay");
     expect(res.status).toBe(503);
     const body = await res.text();
-    expect(body).toMatch(/^halyard worker: HALYARD_SNAPSHOT: not served: .*routes: listener "0\.0\.0\.0_8080": http_filters\[1\] \(halyard\.route\): /);
+    expect(body).toMatch(/^halyard worker: HALYARD_SNAPSHOT: not served: .*routes: listener "[^"]+": http_filters\[1\] \(halyard\.route\): .*unknown root id "halyard\.nope"/);
     expect(body.trimEnd().split("\n")).toHaveLength(1);
   });
 });

@@ -1,11 +1,12 @@
 // Runs in Node before the workers tests: the real things the worker inside workerd talks to, all on 127.0.0.1 with
 // ephemeral ports —
 // - payment-service's workloads as node:http upstreams (v1, v2-canary; v2's port refuses connections);
-// - the examples/payments config plus test/workers/fixtures/edge-gateway.yaml, with the workloads' real ports,
+// - the examples/payments config plus test/workers/fixtures/edge-gateway.yaml (listener 0.0.0.0_8080), with the
+//   workloads' real ports,
 //   translated by `halyard proxy-config all -o json` (the CLI's own code) into the snapshot the worker bundles;
 // - a real control plane (`serve()` with the translator) over the same directory, for REST-JSON polling;
 // - a small admin server the tests use to switch the edge config to variant b and to stop/start the control plane.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -73,7 +74,8 @@ export default async function setup({ provide }: TestProject): Promise<() => Pro
     .replace("http: 18082", `http: ${v2Port}`)
     .replace("http: 18083", `http: ${portOf(canary)}`);
   writeFileSync(join(dir, "service.yaml"), service);
-  for (const f of ["destination-rule.yaml", "virtual-service.yaml"]) copyFileSync(join(PAYMENTS, f), join(dir, f));
+  // Whatever else the example holds (its own Gateway too): the config set stays the example's.
+  for (const f of readdirSync(PAYMENTS)) if (f.endsWith(".yaml") && f !== "service.yaml") copyFileSync(join(PAYMENTS, f), join(dir, f));
   const useVariant = (v: "a" | "b") => copyFileSync(join(FIXTURES, v === "a" ? "edge-gateway.yaml" : "edge-gateway-b.yaml"), join(dir, "edge-gateway.yaml"));
   useVariant("a");
 
