@@ -13,7 +13,7 @@ export const commands: Record<string, Command> = {
     load: () => import("../analyze/command.js"),
   },
   demo: {
-    summary: "run the demo that `npm start` starts (gateway + sample upstream on 127.0.0.1)",
+    summary: "run the payments demo `npm start` starts (control plane, ingress gateway, apps v1/v2/v2-canary on 127.0.0.1)",
     load: () => import("./demo.js"),
   },
   bootstrap: {
