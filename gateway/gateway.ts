@@ -72,9 +72,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
           return log.sink;
         } catch (e) {
           const where = l.hcm.accessLogs
-            ? formatPath(["static_resources", "listeners", i, "filter_chains", 0, "filters", 0, "typed_config", "access_log", j])
+            ? `${opts.file ?? "bootstrap"}: ${formatPath(["static_resources", "listeners", i, "filter_chains", 0, "filters", 0, "typed_config", "access_log", j])}`
             : "--access-log";
-          throw new GatewayStartError(`${opts.file ?? "bootstrap"}: ${where}: ${e instanceof Error ? e.message : String(e)}`);
+          throw new GatewayStartError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
         }
       });
       const router = new Router(new RouteTable(l.hcm.routeConfig), clusters, transport);

@@ -68,6 +68,9 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
       },
     );
   });
+  // node:http tracks its connections (idle ones for draining, header and request timeouts) from "listening" on;
+  // this server never listens itself, it is handed connections.
+  h1.emit("listening");
   const h2 = createHttp2Server();
   h2.on("session", (session: Http2Session) => {
     h2Connections.set(session, handingOver!);
@@ -129,11 +132,13 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
       else terminate(replaying(socket, head), conn);
     });
   });
+  server.once("close", () => h1.close(() => {}));
   const scheme = tls && !plaintext ? "https" : "http";
   return bind(cfg.name, cfg.address, server, scheme, {
     close() {
       for (const s of sockets) s.destroy();
       for (const s of sessions) s.destroy();
+      h1.close(() => {}); // stops its connection checks
     },
     drain() {
       draining = true;

@@ -77,7 +77,7 @@ export class TlsTerminator {
     tls.once("secure", () => {
       clearTimeout(timer);
       const chain = this.chainFor(serverName);
-      if (!chain || (chain.config.requireClientCertificate && !tls.authorized)) {
+      if (!chain || (chain.config.requireClientCertificate && !clientCertificateVerified(tls))) {
         tls.destroy();
         return;
       }
@@ -86,4 +86,14 @@ export class TlsTerminator {
       onSecure(tls, serverName);
     });
   }
+}
+
+// tls.Server computes `authorized` in its own secure handler, which a TLSSocket made here does not run: the
+// handshake accepted any client certificate (OpenSSL's verify callback always continues in Node) and left the
+// verification result on the handle, as tls.Server reads it. Unknown shape: not verified (fail closed).
+function clientCertificateVerified(tls: TLSSocket): boolean {
+  const peer = tls.getPeerCertificate();
+  if (!peer || Object.keys(peer).length === 0) return false;
+  const handle = (tls as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  return typeof handle?.verifyError === "function" && handle.verifyError() === null;
 }

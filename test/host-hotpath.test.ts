@@ -1,7 +1,7 @@
 // The host's hot-path machinery: bounds checks against cached views of a real WebAssembly.Memory
 // (refreshed after memory.grow, shared or not), interned decoding of guest strings (must equal a
-// plain decode for any bytes, offsets and folds, even when guest memory is rewritten in place), and
-// a guest whose memory grows inside the host's own mallocs.
+// plain decode for any bytes, offsets and folds, even when guest memory is rewritten in place), a
+// guest whose memory grows inside the host's own mallocs, and the stream's start clocks.
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { GuestMemoryError } from "../wasm/host/errors.js";
@@ -151,13 +151,30 @@ describe("interned decoding", () => {
   });
 });
 
-describe("a guest growing its memory inside the host's mallocs", () => {
+describe("through the probe guest", () => {
   let probe: Probe;
   afterEach(async () => {
     await probe?.plugin.close();
   });
 
-  it("gets large header maps and values written into the grown memory, byte for byte", async () => {
+  it("reads request.time as the stream's creation time when the embedder gives none", async () => {
+    probe = await loadProbe();
+    const before = Date.now();
+    const stream = probe.plugin.createStream({});
+    const after = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    const headers = probeRequest("props", [["x-props", "request.time,request.duration"]]);
+    await stream.onRequestHeaders(headers, true);
+    const hex = header(headers, "x-prop-request.time")!;
+    const ms = Number(Buffer.from(hex, "hex").readBigInt64LE() / 1_000_000n);
+    expect(ms).toBeGreaterThanOrEqual(before);
+    expect(ms).toBeLessThanOrEqual(after);
+    const durationNs = Buffer.from(header(headers, "x-prop-request.duration")!, "hex").readBigInt64LE();
+    expect(durationNs).toBeGreaterThanOrEqual(15_000_000n);
+    stream.done();
+  });
+
+  it("writes large header maps and values into memory the guest grew inside the host's malloc", async () => {
     probe = await loadProbe();
     const big = "x".repeat(300_000) + "\u00e9\u20ac\u{1F600}".repeat(2000) + "tail";
     const headers = probeRequest("grow", [["x-big", big]]);

@@ -3,8 +3,8 @@
 //
 // A direct-mapped table remembers recent decodes by their raw bytes: a hit costs a hash of a few
 // sampled bytes plus one compare of the bytes (word by word when the guest pointer is 4-byte
-// aligned, as allocations are) and allocates nothing; decoding allocates a string per call, and
-// short strings built with += are ropes. Only ASCII is interned (a hit therefore proves the bytes
+// aligned, as allocations are) and allocates nothing, where decoding allocates per call (and a
+// string built char by char with += is a rope from 13 characters on). Only ASCII is interned (a hit therefore proves the bytes
 // are ASCII); anything else, or anything longer than a slot, is decoded as usual. The table is a
 // bounded memo of a pure function, so VMs can share it.
 import { readUtf8 } from "./utf8.js";
@@ -34,8 +34,8 @@ export function internUtf8(src: Uint8Array, words: Uint32Array | null, start: nu
   // re-reading those in a loop costs as much as the loop.
   const slotBytes = SLOT_BYTES;
   if (n > slotBytes || n < 0) return decodeFolded(src, start, end, mode);
-  // The slot comes from the length, the mode and at most 8 bytes (first, last, 6 spread between);
-  // a collision only costs a miss since the compare below checks every byte.
+  // The slot comes from the length, the mode and at most 9 bytes (8 spread from the first one, and
+  // the last); a collision only costs a miss, since the compare below checks every byte.
   let h = Math.imul(0x811c9dc5 ^ (n << 2) ^ mode, 0x01000193);
   if (n > 0) {
     const last = n - 1;

@@ -25,7 +25,7 @@ export class GuestMemory {
 
   /**
    * Throws GuestMemoryError unless [ptr, ptr+len) lies inside memory. Returns ptr as unsigned.
-   * Afterwards `view()`/`at()` byte offsets in that range are valid until the next guest call.
+   * Afterwards offsets in that range of `view8` are valid until the next guest call.
    */
   check(ptr: number, len: number): number {
     const p = ptr >>> 0;

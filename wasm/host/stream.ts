@@ -5,7 +5,7 @@ import { DataAction, HeadersAction, StreamType } from "./abi.js";
 import type { GuestTrap } from "./errors.js";
 import type { StreamScope } from "./properties.js";
 import type { BodyOutcome, FilterOutcome, HeaderMap, HttpStream, ResponseInfo, StreamInfo } from "./types.js";
-import { STREAM_CALLBACKS, type GuestVM, type HostContext, type StreamCallback } from "./vm.js";
+import { STREAM_CALLBACKS, type GuestCallback, type GuestVM, type HostContext, type StreamCallback, type StreamCallbacks } from "./vm.js";
 
 /** What a stream needs from its plugin. */
 export interface StreamOwner {
@@ -40,10 +40,23 @@ const GRPC_UNAVAILABLE = 14;
 const REQUEST = StreamType.Request;
 const RESPONSE = StreamType.Response;
 
-const pausesHeaders = (code: number) =>
-  code === HeadersAction.StopIteration || code === HeadersAction.StopAllIterationAndBuffer || code === HeadersAction.StopAllIterationAndWatermark;
-const pausesData = (code: number) => code !== DataAction.Continue;
-const pausesTrailers = (code: number) => code !== 0;
+/** Which callback of a phase runs; it also decides which return codes pause the stream. */
+const HEADERS = 0;
+const DATA = 1;
+const TRAILERS = 2;
+type Part = typeof HEADERS | typeof DATA | typeof TRAILERS;
+
+function pauses(part: Part, code: number): boolean {
+  if (part === HEADERS) {
+    return code === HeadersAction.StopIteration || code === HeadersAction.StopAllIterationAndBuffer || code === HeadersAction.StopAllIterationAndWatermark;
+  }
+  return code !== (part === DATA ? DataAction.Continue : 0);
+}
+
+function callbackOf(c: StreamCallbacks, phase: Phase, part: Part): GuestCallback {
+  if (phase === REQUEST) return part === HEADERS ? c.requestHeaders : part === DATA ? c.requestBody : c.requestTrailers;
+  return part === HEADERS ? c.responseHeaders : part === DATA ? c.responseBody : c.responseTrailers;
+}
 
 export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
   readonly stream = this;
@@ -56,7 +69,8 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
   responseBodyBytes = 0;
   onClearRouteCache?: () => void;
 
-  private readonly startMs = Date.now();
+  /** Wall-clock start for request.time; only read when the embedder gave no request.time (-1: not read). */
+  private readonly startMs: number;
   private readonly clock: number | bigint;
   private response: ResponseInfo | null = null;
   private props: Map<string, Uint8Array> | null = null;
@@ -81,6 +95,7 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     contextId: number,
   ) {
     this.contextId = contextId;
+    this.startMs = info.request?.time === undefined ? Date.now() : -1;
     this.clock = owner.clockMark();
   }
 
@@ -91,7 +106,7 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
   // ---- StreamScope (properties) ----
 
   get startTime(): Date {
-    return this.info.request?.time ?? new Date(this.startMs);
+    return this.info.request?.time ?? new Date(this.startMs >= 0 ? this.startMs : Date.now());
   }
 
   get durationNs(): bigint {
@@ -114,7 +129,7 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
 
   onRequestHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
     this.requestHeaders = headers;
-    return this.run(REQUEST, "requestHeaders", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
+    return this.run(REQUEST, HEADERS, headers.length, endOfStream ? 1 : 0, true);
   }
 
   onRequestBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
@@ -123,17 +138,17 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     this.requestHeld = null;
     this.requestBody = buffer;
     this.requestEos = endOfStream;
-    return this.run(REQUEST, "requestBody", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
+    return this.run(REQUEST, DATA, buffer.length, endOfStream ? 1 : 0, endOfStream);
   }
 
   onRequestTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
     this.requestTrailers = trailers;
-    return this.run(REQUEST, "requestTrailers", trailers.length, 0, pausesTrailers, false, true);
+    return this.run(REQUEST, TRAILERS, trailers.length, 0, true);
   }
 
   onResponseHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
     this.responseHeaders = headers;
-    return this.run(RESPONSE, "responseHeaders", headers.length, endOfStream ? 1 : 0, pausesHeaders, false, true);
+    return this.run(RESPONSE, HEADERS, headers.length, endOfStream ? 1 : 0, true);
   }
 
   onResponseBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
@@ -142,12 +157,12 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     this.responseHeld = null;
     this.responseBody = buffer;
     this.responseEos = endOfStream;
-    return this.run(RESPONSE, "responseBody", buffer.length, endOfStream ? 1 : 0, pausesData, true, endOfStream);
+    return this.run(RESPONSE, DATA, buffer.length, endOfStream ? 1 : 0, endOfStream);
   }
 
   onResponseTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
     this.responseTrailers = trailers;
-    return this.run(RESPONSE, "responseTrailers", trailers.length, 0, pausesTrailers, false, true);
+    return this.run(RESPONSE, TRAILERS, trailers.length, 0, true);
   }
 
   setResponseInfo(info: ResponseInfo): void {
@@ -225,22 +240,23 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
 
   // ---- internals ----
 
-  private run(phase: Phase, callback: StreamCallback, a: number, b: number, pauses: (code: number) => boolean, body: boolean, eos: boolean): Promise<BodyOutcome> {
-    if (this.finished) return Promise.reject(new Error(`${STREAM_CALLBACKS[callback]}: stream ${this.contextId} is already done`));
+  private run(phase: Phase, part: Part, a: number, b: number, eos: boolean): Promise<BodyOutcome> {
+    const body = part === DATA;
+    if (this.finished) return Promise.reject(new Error(`${phaseCallbackName(phase, part)}: stream ${this.contextId} is already done`));
     if (this.isClosed) return Promise.resolve(this.closedOutcome());
     const vm = this.vm;
     if (!vm || !vm.alive) return Promise.resolve(this.failureOutcome(phase, body));
     this.localResponse = null;
     let code: number;
     try {
-      code = vm.invoke(vm.streamCallbacks[callback], this, 0, this.contextId, a, b);
+      code = vm.invoke(callbackOf(vm.streamCallbacks, phase, part), this, 0, this.contextId, a, b);
     } catch (e) {
       this.owner.handleTrap(vm, e as GuestTrap);
       return Promise.resolve(this.failureOutcome(phase, body));
     }
     if (this.localResponse) return Promise.resolve(localOutcome(this.localResponse));
     if (this.isClosed) return Promise.resolve(this.closedOutcome());
-    if (!pauses(code)) return body ? Promise.resolve(this.continueOutcome(phase, body)) : CONTINUED;
+    if (!pauses(part, code)) return body ? Promise.resolve(this.continueOutcome(phase, body)) : CONTINUED;
     if (body && !eos) {
       // Buffered by the host: handed back (with the next chunk appended) on the next call.
       if (phase === REQUEST) this.requestHeld = this.requestBody;
@@ -287,6 +303,11 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
   private closedOutcome(): BodyOutcome {
     return { kind: "local_response", status: 503, headers: [], body: EMPTY, details: "wasm_close_stream", grpcStatus: GRPC_UNAVAILABLE };
   }
+}
+
+function phaseCallbackName(phase: Phase, part: Part): string {
+  const which = part === HEADERS ? "Headers" : part === DATA ? "Body" : "Trailers";
+  return STREAM_CALLBACKS[`${phase === REQUEST ? "request" : "response"}${which}` as StreamCallback];
 }
 
 function localOutcome(r: LocalResponse): FilterOutcome {
