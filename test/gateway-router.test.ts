@@ -280,7 +280,10 @@ describe("cluster manager", () => {
     const rr = await share("/rr");
     expect(rr).toBeGreaterThan(0.4);
     expect(rr).toBeLessThan(0.6);
-    expect(least).toBeGreaterThan(0.7);
+    // Power of two choices over two hosts picks the same host twice half the time, so even a perfectly informed
+    // choice sends at most ~75% to the fast host; 0.6 keeps a clear margin over round robin's ~50% under CI load.
+    expect(least).toBeGreaterThan(0.6);
+    expect(least).toBeGreaterThan(rr + 0.08);
   });
 });
 
