@@ -1,0 +1,48 @@
+// What one no-op wasm filter (halyard.echo, {} config) adds to the HTTP connection manager, in process: the real
+// HCM and halyard.wasm through our host, with the router's upstream replaced by a canned response so only the
+// gateway's own work is timed (CPU time per request). Sequential, then 32 requests in flight (each awaiting a
+// setImmediate as its "upstream"), which is where the JS garbage collector starts to dominate.
+//
+//   node scripts/build.js && node bench/gateway-overhead/hcm-inprocess.mjs
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const { WasmPlugin } = await import(join(root, "dist/wasm/host/index.js"));
+const { HttpConnectionManager } = await import(join(root, "dist/gateway/hcm.js"));
+
+const mod = await WebAssembly.compile(readFileSync(join(root, "wasm/build/halyard.wasm")));
+const plugin = await WasmPlugin.load(mod, { name: "echo", rootId: "halyard.echo", configuration: "{}" });
+const body = new TextEncoder().encode("hello from upstream\n");
+let upstreamDelay = false;
+const router = {
+  match: () => ({ route: { name: "r" } }),
+  clusterName: () => "upstream",
+  forward: async () => {
+    if (upstreamDelay) await new Promise((r) => setImmediate(r));
+    return { status: 200, headers: [[":status", "200"], ["content-type", "text/plain"], ["content-length", "20"]], body, flags: [], details: "via_upstream", upstream: { address: "127.0.0.1", port: 1 }, attempts: 1 };
+  },
+};
+const cfg = { statPrefix: "bench", useRemoteAddress: false };
+const down = { remote: { address: "127.0.0.1", port: 5555 }, local: { address: "127.0.0.1", port: 80 } };
+const request = () => ({ method: "GET", path: "/bench", authority: "127.0.0.1:10000", scheme: "http", headers: [["user-agent", "wrk"], ["accept", "*/*"]], body: async () => new Uint8Array(0) });
+
+async function cpuPerRequest(hcm, n, inFlight) {
+  const t = process.cpuUsage();
+  let i = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => { while (i++ < n) await hcm.serve(request(), down); }));
+  const u = process.cpuUsage(t);
+  return (u.user + u.system) / n;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const none = new HttpConnectionManager(cfg, [], router, undefined, []);
+const echo = new HttpConnectionManager(cfg, [plugin], router, undefined, []);
+for (const inFlight of [1, 32]) {
+  upstreamDelay = inFlight > 1;
+  const a = [], b = [];
+  for (let r = 0; r < 7; r++) { a.push(await cpuPerRequest(none, 20000, inFlight)); b.push(await cpuPerRequest(echo, 20000, inFlight)); }
+  const [na, nb] = [median(a.slice(2)), median(b.slice(2))];
+  console.log(`${inFlight} in flight: no filter ${na.toFixed(2)} µs, echo ${nb.toFixed(2)} µs, added ${(nb - na).toFixed(2)} µs CPU per request`);
+}
+await plugin.close();
