@@ -8,7 +8,7 @@ import {
 import { parseCidr } from "./ip";
 import { parsePathNormalization } from "./path";
 import { PathTemplate, containsPathTemplate } from "./path_template";
-import { Reader, indexPath, joinPath } from "./reader";
+import { Reader, indexPath, joinPath } from "../json/reader";
 import { MatchKind, StringMatcher, compileValue } from "./string_match";
 import { expandTrustDomains } from "./trust_domain";
 
@@ -220,7 +220,7 @@ class Compiler {
 
   private source(policy: Policy, v: JsonValue, where: string, out: ConditionList): bool {
     const r = this.r;
-    if (!r.object(v, where) || !r.onlyKnown(v, where, SOURCE_KEYS)) return false;
+    if (!r.isObject(v, where) || !r.onlyKnown(v, where, SOURCE_KEYS)) return false;
     const principals = r.stringList(v, "principals", where);
     const notPrincipals = r.stringList(v, "notPrincipals", where);
     const reqPrincipals = r.stringList(v, "requestPrincipals", where);
@@ -255,7 +255,7 @@ class Compiler {
 
   private operation(v: JsonValue, where: string, out: ConditionList): bool {
     const r = this.r;
-    if (!r.object(v, where) || !r.onlyKnown(v, where, OPERATION_KEYS)) return false;
+    if (!r.isObject(v, where) || !r.onlyKnown(v, where, OPERATION_KEYS)) return false;
     const hosts = r.stringList(v, "hosts", where);
     const notHosts = r.stringList(v, "notHosts", where);
     const ports = r.stringList(v, "ports", where);
@@ -278,7 +278,7 @@ class Compiler {
 
   private when(policy: Policy, v: JsonValue, where: string, out: ConditionList): bool {
     const r = this.r;
-    if (!r.object(v, where) || !r.onlyKnown(v, where, WHEN_KEYS)) return false;
+    if (!r.isObject(v, where) || !r.onlyKnown(v, where, WHEN_KEYS)) return false;
     const key = r.requiredString(v, "key", where);
     const values = r.stringList(v, "values", where);
     const notValues = r.stringList(v, "notValues", where);
@@ -326,7 +326,7 @@ class Compiler {
       r.fail(where, "`rule` must not be null");
       return null;
     }
-    if (!r.object(v, where) || !r.onlyKnown(v, where, RULE_KEYS)) return null;
+    if (!r.isObject(v, where) || !r.onlyKnown(v, where, RULE_KEYS)) return null;
     this.unsupported = "";
     const rule = new Rule(index);
     const from = r.array(v, "from", where);
@@ -340,9 +340,9 @@ class Compiler {
         return null;
       }
       for (let i = 0; i < from.length; i++) {
-        const item = from.at(i)!;
+        const item = from[i];
         const iw = indexPath(fw, i);
-        if (!r.object(item, iw) || !r.onlyKnown(item, iw, ["source"])) return null;
+        if (!r.isObject(item, iw) || !r.onlyKnown(item, iw, ["source"])) return null;
         const src = r.member(item, "source");
         if (!src) {
           r.fail(joinPath(iw, "source"), "`from.source` must not be null");
@@ -362,9 +362,9 @@ class Compiler {
         return null;
       }
       for (let i = 0; i < to.length; i++) {
-        const item = to.at(i)!;
+        const item = to[i];
         const iw = indexPath(tw, i);
-        if (!r.object(item, iw) || !r.onlyKnown(item, iw, ["operation"])) return null;
+        if (!r.isObject(item, iw) || !r.onlyKnown(item, iw, ["operation"])) return null;
         const op = r.member(item, "operation");
         if (!op) {
           r.fail(joinPath(iw, "operation"), "`to.operation` must not be null");
@@ -380,7 +380,7 @@ class Compiler {
     if (when) {
       const ww = joinPath(where, "when");
       for (let i = 0; i < when.length; i++) {
-        const item = when.at(i)!;
+        const item = when[i];
         if (item.kind == JsonKind.Null) {
           r.fail(indexPath(ww, i), "when field cannot be null");
           return null;
@@ -398,7 +398,7 @@ class Compiler {
   private policy(v: JsonValue, index: i32): bool {
     const r = this.r;
     let where = indexPath("policies", index);
-    if (!r.object(v, where) || !r.onlyKnown(v, where, POLICY_KEYS)) return false;
+    if (!r.isObject(v, where) || !r.onlyKnown(v, where, POLICY_KEYS)) return false;
     const p = new Policy();
     p.name = r.requiredString(v, "name", where);
     p.namespace = r.requiredString(v, "namespace", where);
@@ -415,7 +415,7 @@ class Compiler {
     if (provider) {
       const pw = joinPath(where, "provider");
       if (p.action != AuthzAction.Custom) return r.fail(pw, "`provider` must not be with non CUSTOM action, found " + action);
-      if (!r.object(provider, pw) || !r.onlyKnown(provider, pw, ["name"])) return false;
+      if (!r.isObject(provider, pw) || !r.onlyKnown(provider, pw, ["name"])) return false;
       p.provider = r.requiredString(provider, "name", pw);
       if (r.failed) return false;
     } else if (p.action == AuthzAction.Custom) {
@@ -435,7 +435,7 @@ class Compiler {
     if (rules && rules.length > 0) {
       const rw = joinPath(where, "rules");
       for (let i = 0; i < rules.length; i++) {
-        const rule = this.rule(p, rules.at(i)!, i, indexPath(rw, i));
+        const rule = this.rule(p, rules[i], i, indexPath(rw, i));
         if (r.failed) return false;
         if (rule) p.rules.push(rule);
       }
@@ -452,7 +452,7 @@ class Compiler {
   compile(root: JsonValue): AuthzConfigResult {
     const r = this.r;
     const c = this.config;
-    if (!r.object(root, "configuration") || !r.onlyKnown(root, "", TOP_KEYS)) return new AuthzConfigResult(null, r.error);
+    if (!r.isObject(root, "configuration") || !r.onlyKnown(root, "", TOP_KEYS)) return new AuthzConfigResult(null, r.error);
     const mode = r.string(root, "path_normalization", "", "MERGE_SLASHES");
     if (!r.failed) {
       const m = parsePathNormalization(mode);
@@ -468,7 +468,7 @@ class Compiler {
     const policies = r.array(root, "policies", "");
     if (policies) {
       for (let i = 0; i < policies.length; i++) {
-        if (!this.policy(policies.at(i)!, i)) return new AuthzConfigResult(null, r.error);
+        if (!this.policy(policies[i], i)) return new AuthzConfigResult(null, r.error);
       }
     }
     if (r.failed) return new AuthzConfigResult(null, r.error);

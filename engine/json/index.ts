@@ -22,7 +22,10 @@
 //   Strings are escaped exactly as JSON.stringify does; numbers always read back as the same double
 //   (integers print bare; other values may use more digits than the shortest form); NaN/±Inf -> null.
 // Numbers parse correctly rounded (Clinger fast path, exact big-integer fallback in decimal.ts).
+// Config reading: Reader (reader.ts) — typed member readers with one-line "path: message" errors
+//   (first error wins), joinPath(path, key), indexPath(path, i), describeValue(v, limit).
 // Memory note: parseJsonBytes(ptr, len) does not own the bytes — keep them alive during the call.
 export { JsonKind, JsonValue, jsonKindName } from "./value";
 export { JsonResult, JSON_MAX_DEPTH, parseJson, parseJsonBytes, parseJsonString, parseJsonView } from "./parser";
 export { JsonWriter, formatJsonNumber, quoteJsonString, stringifyJson } from "./writer";
+export { Reader, describeValue, indexPath, joinPath } from "./reader";

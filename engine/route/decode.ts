@@ -6,7 +6,7 @@ import {
   decodeMirrors, decodeRedirect, decodeRetries, decodeRewrite,
 } from "./decode_actions";
 import { decodeMatchList } from "./decode_match";
-import { Decoder, index, join } from "./decoder";
+import { Reader, indexPath, joinPath } from "../json/reader";
 import { DEFAULT_RETRY_POLICY } from "./retry";
 import { RouteIndex } from "./route_index";
 import { asciiLower } from "./text";
@@ -41,13 +41,13 @@ export function decodeRouteConfigString(json: string): RouteConfigResult {
 
 /** Decodes an already-parsed tree (e.g. one member of a larger filter configuration). */
 export function decodeRouteConfigValue(root: JsonValue): RouteConfigResult {
-  const d = new Decoder();
+  const d = new Reader(40, true); // route quotes at most 40 chars and always writes "path: "
   const table = decodeTable(d, root);
   if (d.failed || !table) return new RouteConfigResult(null, "route config: " + d.error);
   return new RouteConfigResult(table, "");
 }
 
-function decodeTable(d: Decoder, root: JsonValue): RouteTable | null {
+function decodeTable(d: Reader, root: JsonValue): RouteTable | null {
   if (!d.isObject(root, "(top level)") || !d.onlyKnown(root, "", TOP_FIELDS)) return null;
   const table = new RouteTable();
   table.ignorePortInHostMatching = d.bool(root, "ignore_port_in_host_matching", "");
@@ -57,10 +57,10 @@ function decodeTable(d: Decoder, root: JsonValue): RouteTable | null {
     return null;
   }
   for (let i = 0; i < hosts.length; i++) {
-    const vh = decodeVirtualHost(d, unchecked(hosts[i]), index("virtual_hosts", i));
+    const vh = decodeVirtualHost(d, unchecked(hosts[i]), indexPath("virtual_hosts", i));
     if (!vh) return null;
     table.virtualHosts.push(vh);
-    if (!indexDomains(d, table, vh, index("virtual_hosts", i))) return null;
+    if (!indexDomains(d, table, vh, indexPath("virtual_hosts", i))) return null;
   }
   // Longest affix first: the most specific wildcard wins.
   table.suffixDomains.sort((a: WildcardDomain, b: WildcardDomain): i32 => b.affix.length - a.affix.length);
@@ -68,20 +68,20 @@ function decodeTable(d: Decoder, root: JsonValue): RouteTable | null {
   return table;
 }
 
-function decodeVirtualHost(d: Decoder, v: JsonValue, path: string): VirtualHost | null {
+function decodeVirtualHost(d: Reader, v: JsonValue, path: string): VirtualHost | null {
   if (!d.isObject(v, path) || !d.onlyKnown(v, path, VHOST_FIELDS)) return null;
   const vh = new VirtualHost();
   vh.name = d.string(v, "name", path);
   vh.domains = d.stringArray(v, "domains", path);
   if (d.failed) return null;
   if (vh.domains.length == 0) {
-    d.fail(join(path, "domains"), "needs at least one domain");
+    d.fail(joinPath(path, "domains"), "needs at least one domain");
     return null;
   }
   const routes = d.array(v, "routes", path);
   if (routes) {
     for (let i = 0; i < routes.length; i++) {
-      const r = decodeRoute(d, unchecked(routes[i]), index(join(path, "routes"), i));
+      const r = decodeRoute(d, unchecked(routes[i]), indexPath(joinPath(path, "routes"), i));
       if (!r) return null;
       vh.routes.push(r);
     }
@@ -90,9 +90,9 @@ function decodeVirtualHost(d: Decoder, v: JsonValue, path: string): VirtualHost 
   return d.failed ? null : vh;
 }
 
-function indexDomains(d: Decoder, table: RouteTable, vh: VirtualHost, path: string): bool {
+function indexDomains(d: Reader, table: RouteTable, vh: VirtualHost, path: string): bool {
   for (let i = 0; i < vh.domains.length; i++) {
-    const dp = index(join(path, "domains"), i);
+    const dp = indexPath(joinPath(path, "domains"), i);
     const domain = asciiLower(unchecked(vh.domains[i]));
     unchecked((vh.domains[i] = domain));
     const star = domain.indexOf("*");
@@ -124,11 +124,11 @@ function hasAffix(list: WildcardDomain[], affix: string): bool {
   return false;
 }
 
-function decodeRoute(d: Decoder, v: JsonValue, indexPath: string): Route | null {
-  if (!d.isObject(v, indexPath)) return null;
+function decodeRoute(d: Reader, v: JsonValue, itemPath: string): Route | null {
+  if (!d.isObject(v, itemPath)) return null;
   const r = new Route();
-  r.name = d.string(v, "name", indexPath);
-  const path = r.name.length ? indexPath + "(" + r.name + ")" : indexPath;
+  r.name = d.string(v, "name", itemPath);
+  const path = r.name.length ? itemPath + "(" + r.name + ")" : itemPath;
   if (!d.onlyKnown(v, path, ROUTE_FIELDS)) return null;
   r.matches = decodeMatchList(d, v, path, r.name);
   if (d.failed) return null;
@@ -145,50 +145,50 @@ function decodeRoute(d: Decoder, v: JsonValue, indexPath: string): Route | null 
   r.requestHeaders = ops.request;
   r.responseHeaders = ops.response;
   const faultValue = d.member(v, "fault");
-  if (faultValue) r.fault = decodeFault(d, faultValue, join(path, "fault"));
+  if (faultValue) r.fault = decodeFault(d, faultValue, joinPath(path, "fault"));
   if (d.failed) return null;
 
   if (hasRedirect) {
     r.action = ActionKind.Redirect;
-    r.redirect = decodeRedirect(d, d.member(v, "redirect")!, join(path, "redirect"));
+    r.redirect = decodeRedirect(d, d.member(v, "redirect")!, joinPath(path, "redirect"));
     return rejectRouteOnly(d, v, path, "redirect") ? r : null;
   }
   if (hasDirect) {
     r.action = ActionKind.DirectResponse;
-    r.directResponse = decodeDirectResponse(d, d.member(v, "direct_response")!, join(path, "direct_response"));
+    r.directResponse = decodeDirectResponse(d, d.member(v, "direct_response")!, joinPath(path, "direct_response"));
     return rejectRouteOnly(d, v, path, "direct_response") ? r : null;
   }
 
   r.action = ActionKind.Route;
   const dests = d.array(v, "route", path);
   if (!dests) return null;
-  r.destinations = decodeDestinations(d, dests, join(path, "route"), ops);
+  r.destinations = decodeDestinations(d, dests, joinPath(path, "route"), ops);
   if (d.failed) return null;
   r.totalWeight = r.destinations[r.destinations.length - 1].cumulative;
 
   const rewrite = d.member(v, "rewrite");
-  if (rewrite) r.rewrite = decodeRewrite(d, rewrite, join(path, "rewrite"));
+  if (rewrite) r.rewrite = decodeRewrite(d, rewrite, joinPath(path, "rewrite"));
   r.timeoutMs = d.integer(v, "timeout_ms", path, 0, 0, MAX_DURATION_MS);
   const retries = d.member(v, "retries");
-  r.retries = retries ? decodeRetries(d, retries, join(path, "retries")) : DEFAULT_RETRY_POLICY;
+  r.retries = retries ? decodeRetries(d, retries, joinPath(path, "retries")) : DEFAULT_RETRY_POLICY;
   const mirrors = d.array(v, "mirrors", path);
-  if (mirrors) decodeMirrors(d, mirrors, join(path, "mirrors"), r.mirrors);
+  if (mirrors) decodeMirrors(d, mirrors, joinPath(path, "mirrors"), r.mirrors);
   for (let i = 0; i < r.mirrors.length; i++) {
     const m: MirrorPolicy = unchecked(r.mirrors[i]);
     r.mirrorClusters.push(m.cluster);
     if (m.perMillion < 1000000) r.mirrorsAllFull = false;
   }
   const cors = d.member(v, "cors");
-  if (cors) r.cors = decodeCors(d, cors, join(path, "cors"));
+  if (cors) r.cors = decodeCors(d, cors, joinPath(path, "cors"));
   return d.failed ? null : r;
 }
 
 /** Fields that only make sense when the request goes upstream. */
-function rejectRouteOnly(d: Decoder, v: JsonValue, path: string, action: string): bool {
+function rejectRouteOnly(d: Reader, v: JsonValue, path: string, action: string): bool {
   if (d.failed) return false;
   const only = ["rewrite", "timeout_ms", "retries", "mirrors", "cors"];
   for (let i = 0; i < only.length; i++) {
-    if (d.member(v, only[i])) return d.fail(join(path, only[i]), "not allowed together with " + action);
+    if (d.member(v, only[i])) return d.fail(joinPath(path, only[i]), "not allowed together with " + action);
   }
   return true;
 }

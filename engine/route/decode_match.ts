@@ -1,7 +1,7 @@
 // Decoding of `match` entries and Istio StringMatch objects.
 import { JsonValue } from "../json/index";
 import { HeaderMatcher, MatchEntry, QueryParamMatcher } from "./config";
-import { Decoder, join } from "./decoder";
+import { Reader, joinPath } from "../json/reader";
 import { compilePattern } from "./regex";
 import { StringMatchKind, StringMatcher } from "./string_match";
 import { asciiLower } from "./text";
@@ -24,7 +24,7 @@ export enum EmptyMatch {
 
 /** Decodes one StringMatch; null when absent, when `{}` means "no constraint", or on error.
  *  Regex "*" means "present" where `{}` does (Istio: `*` is not RE2, see istio/istio#20629). */
-export function decodeStringMatch(d: Decoder, v: JsonValue, path: string, empty: EmptyMatch): StringMatcher | null {
+export function decodeStringMatch(d: Reader, v: JsonValue, path: string, empty: EmptyMatch): StringMatcher | null {
   if (!d.isObject(v, path) || !d.onlyKnown(v, path, STRING_MATCH_FIELDS)) return null;
   if (v.length == 0) {
     if (empty == EmptyMatch.Present) return new StringMatcher(StringMatchKind.Present, "");
@@ -44,24 +44,24 @@ export function decodeStringMatch(d: Decoder, v: JsonValue, path: string, empty:
   if (value == "*" && empty == EmptyMatch.Present) return new StringMatcher(StringMatchKind.Present, "");
   const compiled = compilePattern(value);
   if (!compiled.regex) {
-    d.fail(join(path, "regex"), compiled.error);
+    d.fail(joinPath(path, "regex"), compiled.error);
     return null;
   }
   return new StringMatcher(StringMatchKind.Regex, value, compiled.regex);
 }
 
-function decodeOptionalMatch(d: Decoder, obj: JsonValue, key: string, path: string, empty: EmptyMatch): StringMatcher | null {
+function decodeOptionalMatch(d: Reader, obj: JsonValue, key: string, path: string, empty: EmptyMatch): StringMatcher | null {
   const v = d.member(obj, key);
-  return v ? decodeStringMatch(d, v, join(path, key), empty) : null;
+  return v ? decodeStringMatch(d, v, joinPath(path, key), empty) : null;
 }
 
-function decodeHeaderMatchers(d: Decoder, obj: JsonValue, key: string, path: string, invert: bool, out: HeaderMatcher[]): void {
+function decodeHeaderMatchers(d: Reader, obj: JsonValue, key: string, path: string, invert: bool, out: HeaderMatcher[]): void {
   const map = d.object(obj, key, path);
   if (!map) return;
-  const mapPath = join(path, key);
+  const mapPath = joinPath(path, key);
   for (let i = 0, n = map.length; i < n; i++) {
     const name = map.keyAt(i);
-    const fieldPath = join(mapPath, name);
+    const fieldPath = joinPath(mapPath, name);
     if (name.length == 0) {
       d.fail(fieldPath, "header name must not be empty");
       return;
@@ -72,13 +72,13 @@ function decodeHeaderMatchers(d: Decoder, obj: JsonValue, key: string, path: str
   }
 }
 
-function decodeQueryParamMatchers(d: Decoder, obj: JsonValue, path: string, out: QueryParamMatcher[]): void {
+function decodeQueryParamMatchers(d: Reader, obj: JsonValue, path: string, out: QueryParamMatcher[]): void {
   const map = d.object(obj, "query_params", path);
   if (!map) return;
-  const mapPath = join(path, "query_params");
+  const mapPath = joinPath(path, "query_params");
   for (let i = 0, n = map.length; i < n; i++) {
     const name = map.keyAt(i);
-    const fieldPath = join(mapPath, name);
+    const fieldPath = joinPath(mapPath, name);
     if (name.length == 0) {
       d.fail(fieldPath, "query parameter name must not be empty");
       return;
@@ -90,7 +90,7 @@ function decodeQueryParamMatchers(d: Decoder, obj: JsonValue, path: string, out:
 }
 
 /** Decodes one `match` entry; `routeName` is the enclosing route's name. */
-export function decodeMatchEntry(d: Decoder, v: JsonValue, path: string, routeName: string): MatchEntry | null {
+export function decodeMatchEntry(d: Reader, v: JsonValue, path: string, routeName: string): MatchEntry | null {
   if (!d.isObject(v, path) || !d.onlyKnown(v, path, MATCH_FIELDS)) return null;
   const m = new MatchEntry();
   const name = d.string(v, "name", path);
@@ -110,7 +110,7 @@ export function decodeMatchEntry(d: Decoder, v: JsonValue, path: string, routeNa
 }
 
 /** Decodes a route's `match` list; an absent or empty list is one catch-all entry. */
-export function decodeMatchList(d: Decoder, route: JsonValue, path: string, routeName: string): MatchEntry[] {
+export function decodeMatchList(d: Reader, route: JsonValue, path: string, routeName: string): MatchEntry[] {
   const out: MatchEntry[] = [];
   const items = d.array(route, "match", path);
   if (!items || items.length == 0) {
@@ -122,7 +122,7 @@ export function decodeMatchList(d: Decoder, route: JsonValue, path: string, rout
     return out;
   }
   for (let i = 0; i < items.length; i++) {
-    const m = decodeMatchEntry(d, unchecked(items[i]), join(path, "match") + "[" + i.toString() + "]", routeName);
+    const m = decodeMatchEntry(d, unchecked(items[i]), joinPath(path, "match") + "[" + i.toString() + "]", routeName);
     if (!m) return out;
     out.push(m);
   }
