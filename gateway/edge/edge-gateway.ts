@@ -9,7 +9,8 @@
 import { WasmPlugin, type HostOptions, type LogLevel, type PropertyValue } from "../../wasm/host/index.js";
 import type { AccessLogSink } from "../access-log.js";
 import type { AccessLogConfig, ClusterConfig, GatewayConfig, ListenerConfig, NodeInfo, WasmFilterConfig } from "../bootstrap/types.js";
-import { Cluster, ClusterManager } from "../clusters.js";
+import { Cluster } from "../clusters.js";
+import { ClusterView, CurrentClusters } from "../cluster-views.js";
 import { fromWebRequest, HttpConnectionManager, type DownstreamInfo } from "../hcm.js";
 import { clusterHttpCall } from "../http-call.js";
 import { Router } from "../router.js";
@@ -37,30 +38,6 @@ export interface EdgeGatewayOptions {
 /** A request the gateway answers itself because no listener takes it, or no configuration is in service. */
 export class NoListenerError extends Error {
   override name = "NoListenerError";
-}
-
-/** The clusters of one generation: what its routers and in-flight requests see. */
-class ClusterView extends ClusterManager {
-  constructor(private readonly byName: ReadonlyMap<string, Cluster>) {
-    super([]);
-  }
-  override get(name: string): Cluster | undefined {
-    return this.byName.get(name);
-  }
-  override close(): void {
-    // The clusters belong to the pool, not to one view.
-  }
-}
-
-/** The current generation's clusters, for proxy_http_call from plugins that outlive generations. */
-class CurrentClusters extends ClusterManager {
-  constructor(private readonly current: () => ClusterManager | undefined) {
-    super([]);
-  }
-  override get(name: string): Cluster | undefined {
-    return this.current()?.get(name);
-  }
-  override close(): void {}
 }
 
 interface Generation {

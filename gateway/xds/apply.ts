@@ -11,7 +11,8 @@ import { openAccessLog, type NodeAccessLog } from "../access-log-node.js";
 import type { AccessLogSink } from "../access-log.js";
 import { startAdmin } from "../admin.js";
 import type { AccessLogConfig, ClusterConfig, GatewayConfig, ListenerConfig, SocketAddr, WasmFilterConfig } from "../bootstrap/types.js";
-import { Cluster, ClusterManager } from "../clusters.js";
+import { Cluster } from "../clusters.js";
+import { ClusterView, CurrentClusters } from "../cluster-views.js";
 import { nodeProperties } from "../gateway.js";
 import { HttpConnectionManager, type DownstreamInfo, type DownstreamRequest, type HcmResponse } from "../hcm.js";
 import { clusterHttpCall } from "../http-call.js";
@@ -39,30 +40,6 @@ export interface DynamicGatewayOptions {
   /** May ports below 1024 be bound (else they are bound at port + 8000)? Default: asked of the OS. */
   mayBindPrivileged?: (port: number) => boolean;
   onListener?(event: ListenerEvent): void;
-}
-
-/** A map of clusters fixed for one generation: what its routers and in-flight requests see. */
-class ClusterView extends ClusterManager {
-  constructor(private readonly byName: ReadonlyMap<string, Cluster>) {
-    super([]);
-  }
-  override get(name: string): Cluster | undefined {
-    return this.byName.get(name);
-  }
-  override close(): void {
-    // The clusters belong to the pool, not to one view.
-  }
-}
-
-/** The current generation's clusters, for proxy_http_call from plugins that outlive generations. */
-class CurrentClusters extends ClusterManager {
-  constructor(private readonly current: () => ClusterManager | undefined) {
-    super([]);
-  }
-  override get(name: string): Cluster | undefined {
-    return this.current()?.get(name);
-  }
-  override close(): void {}
 }
 
 interface Generation {
