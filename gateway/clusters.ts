@@ -1,10 +1,12 @@
 // The cluster manager: STATIC clusters from the bootstrap (the xDS-fed version later reuses Cluster), each with its
 // hosts, a load balancer over the healthy (or, in panic, all) hosts, circuit breakers and outlier detection.
 // Portable: the transport reports connection opens/closes back through Host.
-import type { CircuitBreakerConfig, ClusterConfig, SocketAddr } from "./bootstrap/types.js";
+import type { CircuitBreakerConfig, ClusterConfig, SocketAddr, UpstreamTlsConfig } from "./bootstrap/types.js";
 import { createLoadBalancer, type LbContext, type LoadBalancer, type Random } from "./lb/index.js";
+import { OriginalDstHosts } from "./original-dst.js";
 import { OutlierDetector, type OutlierHost } from "./outlier.js";
 import type { PoolLimits, UpstreamTarget } from "./upstream.js";
+import { endpointTls } from "./upstream-tls.js";
 
 /** Envoy's default thresholds (priority DEFAULT). */
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakerConfig = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -23,8 +25,12 @@ export class Host implements UpstreamTarget, OutlierHost {
   /** Requests waiting for a connection of this host (Envoy's pending requests). */
   readonly waiting: Array<(admitted: boolean) => void> = [];
 
+  /** The endpoint's TLS (transport_socket_matches, else the cluster's transport_socket); undefined: plain text. */
+  readonly tls: UpstreamTlsConfig | undefined;
+
   constructor(readonly address: SocketAddr, readonly cluster: Cluster) {
     this.key = `${address.address}:${address.port}`;
+    this.tls = endpointTls(cluster.config, address);
   }
 
   get pool(): PoolLimits {
@@ -63,6 +69,8 @@ export class Cluster {
   private lbHealthy: LoadBalancer<Host>;
   private lbAll: LoadBalancer<Host>;
   private readonly outlier: OutlierDetector<Host> | undefined;
+  /** type ORIGINAL_DST: hosts made per request from its destination instead of `hosts`. */
+  readonly originalDst: OriginalDstHosts | undefined;
 
   constructor(readonly config: ClusterConfig, private readonly random?: Random) {
     this.hosts = config.endpoints.map((a) => new Host(a, this));
@@ -76,6 +84,7 @@ export class Cluster {
     this.healthy = this.hosts;
     this.lbHealthy = this.lbAll;
     this.outlier = config.outlierDetection ? new OutlierDetector(config.outlierDetection, this.hosts, () => this.healthChanged()) : undefined;
+    this.originalDst = config.originalDst ? new OriginalDstHosts(config.originalDst, (address) => new Host(address, this)) : undefined;
   }
 
   get name(): string {
@@ -154,6 +163,7 @@ export class Cluster {
 
   close(): void {
     this.outlier?.close();
+    this.originalDst?.close();
     for (const h of this.hosts) for (const w of h.waiting.splice(0)) w(false);
   }
 

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { HeaderMap } from "../wasm/host/index.js";
+import { splitAbsoluteForm } from "./absolute-form.js";
 import { responseHasNoBody, type DownstreamRequest, type HcmResponse } from "./hcm.js";
 import { fromIncoming, toOutgoing } from "./upstream-h2.js";
 
@@ -26,10 +27,12 @@ export function fromIncomingMessage(m: IncomingMessage, scheme: string): Downstr
   }
   const hasBody = m.headers["transfer-encoding"] !== undefined || Number(m.headers["content-length"] ?? 0) > 0;
   if (!hasBody) m.resume();
+  const url = m.url ?? "/";
+  const absolute = url.charCodeAt(0) === 47 /* "/" */ ? undefined : splitAbsoluteForm(url);
   return {
     method: m.method ?? "GET",
-    path: m.url ?? "/",
-    authority,
+    path: absolute?.path ?? url,
+    authority: absolute?.authority ?? authority,
     scheme,
     headers,
     protocol: m.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1",

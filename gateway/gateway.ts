@@ -11,8 +11,9 @@ import { HttpConnectionManager } from "./hcm.js";
 import { clusterHttpCall } from "./http-call.js";
 import { startListener, type RunningListener } from "./listener.js";
 import { Router } from "./router.js";
-import { RouteTable } from "./routes.js";
+import { routeResolver } from "./scoped-routes.js";
 import { NodeUpstreamTransport } from "./upstream-node.js";
+import type { WatchableSecretSource } from "./upstream-tls-node.js";
 
 export interface GatewayOptions {
   /** Names the bootstrap in startup errors. */
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   logLevel?: LogLevel;
   /** The access log of every HCM whose config has no access_log (`halyard gateway --access-log`). */
   defaultAccessLog?: AccessLogConfig;
+  /** Where clusters' SDS-named upstream certificates are re-read when they change (its `watch`). */
+  upstreamSecrets?: WatchableSecretSource;
 }
 
 export interface RunningGateway {
@@ -37,7 +40,7 @@ export class GatewayStartError extends Error {}
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<RunningGateway> {
   const clusters = new ClusterManager(config.clusters);
-  const transport = new NodeUpstreamTransport();
+  const transport = new NodeUpstreamTransport(opts.upstreamSecrets ? { secrets: opts.upstreamSecrets } : {});
   const hostOptions: HostOptions = {
     properties: nodeProperties(config.node),
     httpCall: clusterHttpCall(clusters, transport),
@@ -77,7 +80,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
           throw new GatewayStartError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
         }
       });
-      const router = new Router(new RouteTable(l.hcm.routeConfig), clusters, transport);
+      const router = new Router(routeResolver(l.hcm), clusters, transport);
       const hcm = new HttpConnectionManager(l.hcm, chain, router, undefined, sinks);
       listeners.push(await startListener(l, hcm));
     }

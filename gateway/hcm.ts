@@ -3,12 +3,16 @@
 // the rest of the request path and, as in Envoy, still pass through the filters' response callbacks. Portable:
 // `serve` returns the response as data (the Node fast path writes it straight to the socket), `handle` as a web
 // Response (Hono, Workers).
-import type { FilterOutcome, HeaderMap, HttpStream, StreamInfo, WasmPlugin } from "../wasm/host/index.js";
+import type { BodyOutcome, FilterOutcome, HeaderMap, HttpStream, ResponseInfo, RouteProperties, StreamInfo, WasmPlugin } from "../wasm/host/index.js";
 import { formatDefault, type AccessLogSink } from "./access-log.js";
-import type { HcmConfig, SocketAddr } from "./bootstrap/types.js";
+import type { HcmConfig, RouteConfig, SocketAddr } from "./bootstrap/types.js";
 import { fromWebHeaders, getHeader, removeHeader, setHeader, toWebHeaders } from "./headers.js";
 import { isGrpcRequest, toGrpcLocalReply } from "./grpc-local-reply.js";
+import { sanitizeEnvoyHeaders } from "./internal-address.js";
+import { peerConnectionInfo, type DownstreamTls } from "./peer-identity.js";
 import { localReply, type Router, type RouterResponse } from "./router.js";
+import type { RouteMatch } from "./routes.js";
+import { applyForwardClientCert, DEFAULT_FORWARD_CLIENT_CERT } from "./xfcc.js";
 
 /** A downstream request as the HCM needs it; built from a web Request (portable) or by a runtime's fast path. */
 export interface DownstreamRequest {
@@ -45,8 +49,8 @@ export interface DownstreamInfo {
   remote: SocketAddr;
   local: SocketAddr;
   connectionId?: number;
-  /** Set when the connection is TLS: the SNI the client asked for and the negotiated version ("TLSv1.3"). */
-  tls?: { serverName?: string; version?: string };
+  /** Set when the connection is TLS: SNI, negotiated version ("TLSv1.3"), and the verified peer certificate (mTLS). */
+  tls?: DownstreamTls;
 }
 
 /** The response the HCM settled on, ready to be written downstream. */
@@ -123,7 +127,14 @@ export class HttpConnectionManager {
     startMs: number,
     grpc: boolean,
   ): Promise<RouterResponse> {
-    const initial = this.router.match(headers);
+    // The route as Envoy caches it: resolved on demand, dropped by a filter's clear_route_cache, then resolved again
+    // from the headers as they are (scoped routes follow the scope header a filter wrote).
+    let cached: RouteMatch | undefined | null = null;
+    const resolve = () => (cached === null ? (cached = this.router.match(headers)) : cached);
+    const clearRouteCache = () => {
+      cached = null;
+    };
+    const initial = resolve();
     const info: StreamInfo = {
       request: {
         id: getHeader(headers, "x-request-id")!,
@@ -135,32 +146,35 @@ export class HttpConnectionManager {
         host: req.authority,
         headers,
       },
-      source: down.remote,
+      ...streamConnection(down),
       destination: down.local,
-      ...(down.connectionId !== undefined || down.tls ? { connection: connectionInfo(down) } : {}),
       ...(initial ? { routeName: initial.route.name, clusterName: this.router.clusterName(initial, headers, pick) } : {}),
+      route: () => routeProperties(resolve()),
       // One filter state per request, shared by every plugin's stream (halyard.authz reads what halyard.jwt set).
       filterState: new Map(),
     };
     const streams: HttpStream[] = [];
     try {
-      for (const p of this.plugins) streams.push(p.createStream(info));
-      const decoded = await this.decode(streams, headers, body, trailers, grpc);
+      for (const p of this.plugins) {
+        const s = p.createStream(info);
+        s.onClearRouteCache = clearRouteCache;
+        streams.push(s);
+      }
+      // decode/encode stay synchronous while every filter answers synchronously: no promise, no microtask per filter.
+      const decoding = this.decode(streams, headers, body, trailers, grpc);
+      const decoded = decoding instanceof Promise ? await decoding : decoding;
       let res: RouterResponse;
       if (decoded.kind === "local") res = decoded.response;
       else {
         res = await this.router.forward(headers, decoded.body, down, pick, trailers);
         if (res.local && grpc) toGrpcLocalReply(res);
       }
-      for (const s of streams) {
-        s.setResponseInfo({
-          code: res.status,
-          codeDetails: res.details,
-          flags: res.flags,
-          ...(res.upstream ? { upstreamAddress: `${res.upstream.address}:${res.upstream.port}` } : {}),
-        });
-      }
-      return await this.encode(streams, res, grpc);
+      // One object for every stream: the host keeps it as it is (never changes it).
+      const responseInfo: ResponseInfo = { code: res.status, codeDetails: res.details, flags: res.flags };
+      if (res.upstream) responseInfo.upstreamAddress = `${res.upstream.address}:${res.upstream.port}`;
+      for (const s of streams) s.setResponseInfo(responseInfo);
+      const encoding = this.encode(streams, res, grpc);
+      return encoding instanceof Promise ? await encoding : encoding;
     } finally {
       for (const s of streams) s.done();
     }
@@ -168,6 +182,8 @@ export class HttpConnectionManager {
 
   // What Envoy's HCM adds before the filters run: x-request-id, x-forwarded-proto, and (use_remote_address) XFF.
   private decorateRequest(headers: HeaderMap, scheme: string, down: DownstreamInfo): void {
+    // x-envoy-* hygiene first: an external caller's timeout and retry headers never reach the filters or router.
+    sanitizeEnvoyHeaders(headers, { useRemoteAddress: this.config.useRemoteAddress, internalAddresses: this.config.internalAddresses, remote: down.remote });
     let requestId = false;
     let proto = false;
     let xffAt = -1;
@@ -185,68 +201,85 @@ export class HttpConnectionManager {
       const xff = xffAt >= 0 ? headers[xffAt]![1] : "";
       setHeader(headers, "x-forwarded-for", xff ? `${xff}, ${down.remote.address}` : down.remote.address);
     }
+    applyForwardClientCert(headers, this.config.forwardClientCert ?? DEFAULT_FORWARD_CLIENT_CERT, down.tls);
   }
 
-  /** Runs the request path through the filters; returns the (possibly replaced) body or a local response. */
-  private async decode(
+  /**
+   * Runs the request path through the filters: headers, then body, then trailers, each through every filter in order.
+   * Returns the (possibly replaced) body or a local response. Step k is callback k / n of filter k % n; when a filter
+   * pauses (its outcome is a promise) the rest runs from that step once it settles.
+   */
+  private decode(
     streams: HttpStream[],
     headers: HeaderMap,
     body: Uint8Array,
     trailers: HeaderMap,
     grpc: boolean,
-  ): Promise<{ kind: "proxy"; body: Uint8Array } | { kind: "local"; response: RouterResponse }> {
+    step = 0,
+    settled: BodyOutcome | null = null,
+  ): Decoded | Promise<Decoded> {
+    const n = streams.length;
     const hasTrailers = trailers.length > 0;
-    for (const s of streams) {
-      const o = await s.onRequestHeaders(headers, body.length === 0 && !hasTrailers);
+    for (; step < 3 * n; step++) {
+      if (step === n && body.length === 0) step = 2 * n; // no body: on to the trailers
+      if (step >= 2 * n && !hasTrailers) break;
+      const s = streams[step % n]!;
+      const o: BodyOutcome | Promise<BodyOutcome> =
+        settled ??
+        (step < n ? s.decodeHeaders(headers, body.length === 0 && !hasTrailers) : step < 2 * n ? s.decodeData(body, !hasTrailers) : s.decodeTrailers(trailers));
+      settled = null;
+      if (o instanceof Promise) {
+        const at = step;
+        return o.then((r) => this.decode(streams, headers, body, trailers, grpc, at, r));
+      }
       if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o, grpc) };
-    }
-    if (body.length > 0) {
-      for (const s of streams) {
-        const o = await s.onRequestBody(body, !hasTrailers);
-        if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o, grpc) };
-        if (o.body) body = o.body;
-      }
-      if (getHeader(headers, "content-length") !== undefined) setHeader(headers, "content-length", String(body.length));
-    }
-    if (hasTrailers) {
-      for (const s of streams) {
-        const o = await s.onRequestTrailers(trailers);
-        if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o, grpc) };
-      }
+      if (o.body) body = o.body;
+      if (step === 2 * n - 1 && getHeader(headers, "content-length") !== undefined) setHeader(headers, "content-length", String(body.length));
     }
     return { kind: "proxy", body };
   }
 
-  /** Response path: filters in reverse order, as Envoy's encoder chain runs. */
-  private async encode(streams: HttpStream[], res: RouterResponse, grpc: boolean): Promise<RouterResponse> {
+  /** Response path: filters in reverse order, as Envoy's encoder chain runs; steps as in decode. */
+  private encode(streams: HttpStream[], res: RouterResponse, grpc: boolean, step = 0, settled: BodyOutcome | null = null): RouterResponse | Promise<RouterResponse> {
+    const n = streams.length;
     const headers = res.headers;
-    let body = res.body;
     const trailers = res.trailers;
     const hasTrailers = trailers !== undefined && trailers.length > 0;
-    for (let i = streams.length - 1; i >= 0; i--) {
-      const o = await streams[i]!.onResponseHeaders(headers, body.length === 0 && !hasTrailers);
+    for (; step < 3 * n; step++) {
+      if (step === n && res.body.length === 0) step = 2 * n;
+      // gRPC's status arrives in the trailers; response.grpc_status reads it from them.
+      if (step >= 2 * n && !hasTrailers) break;
+      const s = streams[n - 1 - (step % n)]!;
+      const o: BodyOutcome | Promise<BodyOutcome> =
+        settled ??
+        (step < n ? s.encodeHeaders(headers, res.body.length === 0 && !hasTrailers) : step < 2 * n ? s.encodeData(res.body, !hasTrailers) : s.encodeTrailers(trailers!));
+      settled = null;
+      if (o instanceof Promise) {
+        const at = step;
+        return o.then((r) => this.encode(streams, res, grpc, at, r));
+      }
       if (o.kind === "local_response") return filterLocalReply(o, grpc);
-    }
-    if (body.length > 0) {
-      for (let i = streams.length - 1; i >= 0; i--) {
-        const o = await streams[i]!.onResponseBody(body, !hasTrailers);
-        if (o.kind === "local_response") return filterLocalReply(o, grpc);
-        if (o.body) body = o.body;
-      }
-    }
-    if (hasTrailers) {
-      // gRPC's status arrives here; response.grpc_status reads it from these trailers.
-      for (let i = streams.length - 1; i >= 0; i--) {
-        const o = await streams[i]!.onResponseTrailers(trailers);
-        if (o.kind === "local_response") return filterLocalReply(o, grpc);
-      }
+      if (o.body) res.body = o.body;
     }
     const status = Number(getHeader(headers, ":status") ?? res.status);
     res.status = Number.isInteger(status) ? status : res.status;
-    res.headers = headers;
-    res.body = body;
     return res;
   }
+}
+
+type Decoded = { kind: "proxy"; body: Uint8Array } | { kind: "local"; response: RouterResponse };
+
+// What xds.route_name / xds.route_metadata read, one object per route (the metadata bytes are encoded at build).
+const routeProps = new WeakMap<RouteConfig, RouteProperties>();
+
+function routeProperties(m: RouteMatch | undefined): RouteProperties | undefined {
+  if (!m) return undefined;
+  let p = routeProps.get(m.route);
+  if (!p) {
+    p = m.route.metadata ? { name: m.route.name, metadata: m.route.metadata } : { name: m.route.name };
+    routeProps.set(m.route, p);
+  }
+  return p;
 }
 
 function filterLocalReply(o: LocalResponseOutcome, grpc: boolean): RouterResponse {
@@ -257,12 +290,11 @@ function filterLocalReply(o: LocalResponseOutcome, grpc: boolean): RouterRespons
   return grpc ? toGrpcLocalReply(reply, o.grpcStatus) : reply;
 }
 
-function connectionInfo(down: DownstreamInfo): NonNullable<StreamInfo["connection"]> {
-  const c: NonNullable<StreamInfo["connection"]> = {};
-  if (down.connectionId !== undefined) c.id = down.connectionId;
-  if (down.tls?.serverName) c.requestedServerName = down.tls.serverName;
-  if (down.tls?.version) c.tlsVersion = down.tls.version;
-  return c;
+/** source (with source.principal on mTLS) and connection.* for the filters. */
+function streamConnection(down: DownstreamInfo): Pick<StreamInfo, "source" | "connection"> {
+  const { connection, principal } = peerConnectionInfo(down.tls);
+  if (down.connectionId !== undefined) connection.id = down.connectionId;
+  return { source: principal !== undefined ? { ...down.remote, principal } : down.remote, connection };
 }
 
 /** Statuses and methods whose responses carry no body. */

@@ -3,7 +3,7 @@
 // by ALPN, for plain text by the HTTP/2 connection preface (h2c with prior knowledge) — and handed to a node:http
 // server (HTTP/1.x) or a node:http2 server (HTTP/2), both feeding the HCM through downstream-node.ts. Draining
 // stops accepting, sends Connection: close on HTTP/1 responses and GOAWAY on HTTP/2 sessions, and lets requests in
-// flight finish. Node-only.
+// flight finish. A verified client certificate becomes the connection's peer identity (peer-identity.ts). Node-only.
 import { serve, type HttpBindings } from "@hono/node-server";
 import { createServer as createHttp1Server, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttp2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
@@ -13,7 +13,8 @@ import type { TLSSocket } from "node:tls";
 import type { ListenerConfig, SocketAddr } from "./bootstrap/types.js";
 import { fromHttp2Stream, fromIncomingMessage, writeHttp1, writeHttp2 } from "./downstream-node.js";
 import type { DownstreamInfo, HcmResponse, HttpConnectionManager } from "./hcm.js";
-import { TlsTerminator } from "./tls-node.js";
+import { peerCertificate } from "./peer-certificate-node.js";
+import { clientCertificateVerified, TlsTerminator } from "./tls-node.js";
 
 type FetchCallback = Parameters<typeof serve>[0]["fetch"];
 
@@ -47,6 +48,7 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
   } catch (e) {
     return Promise.reject(e);
   }
+  tls?.follow();
   const plaintext = !cfg.tls || cfg.tls.plaintext;
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
@@ -101,13 +103,21 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
     handingOver = undefined;
   };
   const terminate = (s: Socket | Duplex, conn: Connection) =>
-    tls!.accept(s, http1Only, (t, serverName) => {
-      const secured: Connection = { scheme: "https", down: { ...conn.down, tls: { ...(serverName ? { serverName } : {}), version: t.getProtocol() ?? "" } } };
+    tls!.accept(s, http1Only, (t, serverName, localUriSan) => {
+      // The peer identity (mTLS): only a certificate that verified against the chain's CA. tls-node.ts already
+      // closed connections without one where the chain requires it; elsewhere an unverified one is ignored.
+      const peer = clientCertificateVerified(t) ? peerCertificate(t) : undefined;
+      const down = {
+        ...conn.down,
+        tls: { ...(serverName ? { serverName } : {}), version: t.getProtocol() ?? "", ...(peer ? { peer } : {}), ...(localUriSan ? { localUriSan } : {}) },
+      };
+      const secured: Connection = { scheme: "https", down };
       if (t.alpnProtocol === "h2") toHttp2(t, secured);
       else toHttp1(t, secured);
     });
 
   const server = createNetServer((socket) => {
+    socket.setNoDelay(true); // as Envoy on every connection: no Nagle wait on small (TLS) writes
     sockets.add(socket);
     socket.on("error", () => socket.destroy());
     socket.once("close", () => sockets.delete(socket));
@@ -136,12 +146,14 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
   const scheme = tls && !plaintext ? "https" : "http";
   return bind(cfg.name, cfg.address, server, scheme, {
     close() {
+      tls?.close();
       for (const s of sockets) s.destroy();
       for (const s of sessions) s.destroy();
       h1.close(() => {}); // stops its connection checks
     },
     drain() {
       draining = true;
+      tls?.close();
       h1.closeIdleConnections();
       for (const s of sessions) s.close();
     },

@@ -8,7 +8,7 @@ import type { RetryPolicyConfig, SocketAddr } from "./bootstrap/types.js";
 import type { Cluster, ClusterManager, Host } from "./clusters.js";
 import { computeHash } from "./hash-policy.js";
 import { Backoff, effectiveRetryPolicy, retriableFailure, retriableResponse, type EffectiveRetryPolicy } from "./retry-policy.js";
-import type { RouteMatch, RouteTable } from "./routes.js";
+import type { RouteMatch, RouteResolver } from "./routes.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTransport } from "./upstream.js";
 
 export interface RouterResponse {
@@ -60,11 +60,13 @@ export function localReply(status: number, body: string, details: string, flags:
 
 const overflowReply = () => localReply(503, `${RESET_PREFIX}overflow`, "upstream_reset_before_response_started{overflow}", ["UO"]);
 const noHealthyReply = () => localReply(503, "no healthy upstream", "no_healthy_upstream", ["UH"]);
+// Envoy's dynamic forward proxy when a destination name does not resolve.
+const dnsFailureReply = () => localReply(503, "DNS resolution failure", "dns_resolution_failure", ["DF"]);
 const timeoutReply = (perTry: boolean) => localReply(504, "upstream request timeout", perTry ? "upstream_per_try_timeout" : "upstream_response_timeout", ["UT"]);
 
 type Attempt =
   | { kind: "response"; res: UpstreamResponse; elapsedMs: number }
-  | { kind: "failure"; failure: "connect_failure" | "reset" | "timeout" }
+  | { kind: "failure"; failure: "connect_failure" | "reset" | "timeout"; transportFailure?: string }
   | { kind: "pending_timeout" };
 
 export interface RouterOptions {
@@ -79,7 +81,7 @@ export class Router {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
-    private readonly routes: RouteTable,
+    private readonly routes: RouteResolver,
     private readonly clusters: ClusterManager,
     private readonly transport: UpstreamTransport,
     opts: RouterOptions = {},
@@ -89,14 +91,9 @@ export class Router {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /** The route for these headers as they are now (scoped routes: the scope key header is read at each call). */
   match(headers: HeaderMap): RouteMatch | undefined {
-    let authority = "";
-    let path = "/";
-    for (const [k, v] of headers) {
-      if (k === ":authority") authority = v;
-      else if (k === ":path") path = v;
-    }
-    return this.routes.match(authority, path);
+    return this.routes.matchHeaders(headers);
   }
 
   /**
@@ -129,12 +126,22 @@ export class Router {
     }
     const cluster = this.clusters.get(this.clusterName(m, headers, pick));
     if (!cluster) return localReply(m.route.action.clusterNotFoundStatus, "", "cluster_not_found", ["NC"]);
-    if (cluster.hosts.length === 0) return noHealthyReply();
+    // ORIGINAL_DST: the request names its host (gateway/original-dst.ts); every attempt goes there.
+    let pinned: Host | undefined;
+    if (cluster.originalDst) {
+      const dst = await cluster.originalDst.hostFor(headers, this.transport.resolve?.bind(this.transport));
+      if ("kind" in dst) return dst.kind === "dns" ? dnsFailureReply() : noHealthyReply();
+      pinned = dst;
+    } else if (cluster.hosts.length === 0) return noHealthyReply();
 
     // One pass: the upstream headers, and the control headers the route's policy is merged with.
     let connectionHeader: string | undefined;
     for (const [k, v] of headers) if (k === "connection") connectionHeader = v;
     const named = connectionHeader ? connectionHeader.toLowerCase().split(",").map((s) => s.trim()) : undefined;
+    // The route's request_headers_to_remove (the translator's x-halyard-cluster: internal, never sent upstream).
+    const removed = m.route.requestHeadersToRemove;
+    // Scoped routes: the scope key header (x-halyard-scope) only selects the route table; never sent upstream.
+    const scopeHeader = this.routes.scopeHeader;
     const upstream: HeaderMap = [];
     let method = "GET";
     let path = "/";
@@ -158,7 +165,7 @@ export class Router {
         if (k === "te" && pair[1].split(",").some((v) => v.trim().toLowerCase() === "trailers")) teTrailers = true;
         continue;
       }
-      if (named?.includes(k)) continue;
+      if (named?.includes(k) || removed?.includes(k) || k === scopeHeader) continue;
       if (k.startsWith("x-envoy-") && CONTROL_HEADERS.has(k)) {
         if (k === "x-envoy-upstream-rq-timeout-ms") rqTimeout = pair[1];
         else if (k === "x-envoy-upstream-rq-per-try-timeout-ms") perTryTimeout = pair[1];
@@ -191,7 +198,7 @@ export class Router {
 
     const vhost = m.virtualHost;
     const req: UpstreamRequest = { method, path, headers: upstream, body, ...(trailers.length > 0 ? { trailers } : {}) };
-    const res = await this.attempts(cluster, policy, req, globalMs, perTryMs, hash, vhost.includeAttemptCount === true);
+    const res = await this.attempts(cluster, policy, req, globalMs, perTryMs, hash, vhost.includeAttemptCount === true, pinned);
     if (setCookies.length > 0) for (const c of setCookies) res.headers.push(["set-cookie", c]);
     if (vhost.includeAttemptCountInResponse && res.attempts > 0) res.headers.push(["x-envoy-attempt-count", String(res.attempts)]);
     return res;
@@ -205,6 +212,7 @@ export class Router {
     perTryMs: number,
     hash: bigint | undefined,
     attemptCountHeader: boolean,
+    pinned?: Host,
   ): Promise<RouterResponse> {
     const started = this.now();
     const deadline = globalMs > 0 ? started + globalMs : Infinity;
@@ -215,7 +223,7 @@ export class Router {
     const baseHeaders = req.headers;
     const baseLength = baseHeaders.length;
     for (let attempt = 1; ; attempt++) {
-      const host = this.chooseHost(cluster, policy, hash, tried);
+      const host = pinned ?? this.chooseHost(cluster, policy, hash, tried);
       if (!host) return done(noHealthyReply(), undefined, attempt - 1);
       tried.push(host);
 
@@ -252,7 +260,7 @@ export class Router {
       } else {
         cluster.reportOutcome(host, 503);
         retriable = retriableFailure(policy, outcome.failure);
-        final = done(failureReply(outcome.failure), host, attempt);
+        final = done(failureReply(outcome.failure, outcome.transportFailure), host, attempt);
       }
       final.attempts = attempt;
       if (!retriable) return final;
@@ -301,7 +309,7 @@ export class Router {
       return { kind: "response", res, elapsedMs: this.now() - t0 };
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
-      return { kind: "failure", failure: e.kind };
+      return { kind: "failure", failure: e.kind, ...(e.transportFailure ? { transportFailure: e.transportFailure } : {}) };
     } finally {
       cluster.release(host);
     }
@@ -345,9 +353,11 @@ function done(r: RouterResponse, host: Host | undefined, attempts: number): Rout
   return r;
 }
 
-function failureReply(kind: "connect_failure" | "reset"): RouterResponse {
+// A failed TLS handshake adds Envoy's ", transport failure reason: ..." to the body.
+function failureReply(kind: "connect_failure" | "reset", transportFailure?: string): RouterResponse {
+  const reason = transportFailure ? `, transport failure reason: ${transportFailure}` : "";
   return kind === "connect_failure"
-    ? localReply(503, `${RESET_PREFIX}connection failure`, "upstream_reset_before_response_started{connection_failure}", ["UF"])
+    ? localReply(503, `${RESET_PREFIX}connection failure${reason}`, "upstream_reset_before_response_started{connection_failure}", ["UF"])
     : localReply(503, `${RESET_PREFIX}connection termination`, "upstream_reset_before_response_started{connection_termination}", ["UC"]);
 }
 

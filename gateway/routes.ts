@@ -1,4 +1,5 @@
 // Route table: virtual host selection by :authority (Envoy's domain order) and first-match route by path. Portable.
+import type { HeaderMap } from "../wasm/host/index.js";
 import type { RouteConfig, RouteTableConfig, VirtualHostConfig } from "./bootstrap/types.js";
 
 export interface RouteMatch {
@@ -6,12 +7,20 @@ export interface RouteMatch {
   route: RouteConfig;
 }
 
+/** What the router resolves routes with: one table (route_config / rds) or scoped routes (gateway/scoped-routes.ts). */
+export interface RouteResolver {
+  /** The route for the request headers as they are at this call. */
+  matchHeaders(headers: HeaderMap): RouteMatch | undefined;
+  /** Scoped routes: the scope key header, removed before the request goes upstream. */
+  readonly scopeHeader?: string;
+}
+
 interface Wildcard {
   part: string;
   vhost: VirtualHostConfig;
 }
 
-export class RouteTable {
+export class RouteTable implements RouteResolver {
   private readonly exact = new Map<string, VirtualHostConfig>();
   private readonly suffixes: Wildcard[] = []; // "*.foo.com": the part after "*"
   private readonly prefixes: Wildcard[] = []; // "foo.*", "foo:*": the part before "*"
@@ -44,13 +53,38 @@ export class RouteTable {
     return this.any;
   }
 
-  match(authority: string, path: string): RouteMatch | undefined {
+  matchHeaders(headers: HeaderMap): RouteMatch | undefined {
+    let authority = "";
+    let path = "/";
+    for (const [k, v] of headers) {
+      if (k === ":authority") authority = v;
+      else if (k === ":path") path = v;
+    }
+    return this.match(authority, path, headers);
+  }
+
+  /** `headers`: for routes with header matchers (without them, such routes never match). */
+  match(authority: string, path: string, headers?: HeaderMap): RouteMatch | undefined {
     const vh = this.virtualHost(authority);
     if (!vh) return undefined;
     const p = pathOnly(path);
-    for (const route of vh.routes) if (pathMatches(route, p)) return { virtualHost: vh, route };
+    for (const route of vh.routes) if (pathMatches(route, p) && headersMatch(route, headers)) return { virtualHost: vh, route };
     return undefined;
   }
+}
+
+// Envoy's HeaderMatcher: a repeated header is matched as its values joined with ",".
+function headersMatch(route: RouteConfig, headers: HeaderMap | undefined): boolean {
+  const matchers = route.match.headers;
+  if (!matchers) return true;
+  if (!headers) return false;
+  for (const m of matchers) {
+    let value: string | undefined;
+    for (const [k, v] of headers) if (k === m.name) value = value === undefined ? v : `${value},${v}`;
+    const matched = value !== undefined && (m.exact === undefined || value === m.exact);
+    if (matched === m.invert) return false;
+  }
+  return true;
 }
 
 // Envoy matches prefix/path against :path without the query string or fragment.

@@ -8,7 +8,8 @@
 // - No separate connect phase: connect_timeout is not enforced on its own (the route's timeouts are), and a request
 //   that fails before any response (workerd reports a refused connection and a reset alike as "Network connection
 //   lost") is reported as connect_failure.
-// - Upstream requests are plain http://, as the Node transport's (clusters have no TLS).
+// - No upstream TLS: a target with a TLS transport socket fails (connect_failure) rather than going out in plain
+//   text. (Without a SecretSource the config builder already refuses such clusters.)
 import type { HeaderMap } from "../wasm/host/index.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
 
@@ -27,6 +28,7 @@ export class FetchUpstreamTransport implements UpstreamTransport {
   }
 
   async send(target: UpstreamTarget, _connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
+    if (target.tls) throw new UpstreamError("connect_failure", "upstream TLS is not supported by the fetch transport");
     const url = `http://${hostPort(target.address.address, target.address.port)}${req.path.startsWith("/") ? req.path : `/${req.path}`}`;
     let headers: Headers;
     try {

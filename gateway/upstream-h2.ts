@@ -1,10 +1,14 @@
-// HTTP/2 upstreams (clusters with http2_protocol_options): one node:http2 client session per endpoint, plain text
-// with prior knowledge (h2c), every request a stream on it, as Envoy's HTTP/2 pool multiplexes. A session that
-// receives GOAWAY or fails takes no new streams (the next request opens a new one); its open streams finish.
-// Request and response trailers are carried (gRPC). Reports each session to the target as one connection.
-// Node-only.
+// HTTP/2 upstreams (clusters with http2_protocol_options): one node:http2 client session per endpoint and TLS
+// context, plain text with prior knowledge (h2c) or over TLS (h2 offered by ALPN; HTTP/2 is spoken whatever the
+// server picks, as Envoy's explicit HTTP/2 codec does), every request a stream on it, as Envoy's HTTP/2 pool
+// multiplexes. A session that receives GOAWAY or fails, or whose TLS material was superseded, takes no new streams
+// (the next request opens a new one); its open streams finish. A session counts as connected after its TLS
+// handshake. Request and response trailers are carried (gRPC). Reports each session to the target as one
+// connection. Node-only.
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
+import { connect as tlsConnect } from "node:tls";
 import type { HeaderMap } from "../wasm/host/index.js";
+import { tlsFailureReason, type UpstreamTlsConnection } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget } from "./upstream.js";
 
 // Connection-specific headers HTTP/2 forbids (RFC 9113 8.2.2); "te" is allowed with "trailers" only.
@@ -14,21 +18,49 @@ const EMPTY = new Uint8Array(0);
 interface PooledSession {
   session: ClientHttp2Session;
   connected: boolean;
+  /** Why a TLS session failed before it was connected (its handshake). */
+  tlsFailure?: string;
 }
 
 export class Http2UpstreamPool {
   private readonly sessions = new Map<string, PooledSession>();
+  /** endpoint + TLS context -> the session key in use (the material version changes it). */
+  private readonly currentKey = new Map<string, string>();
 
-  private sessionFor(target: UpstreamTarget): PooledSession {
-    const existing = this.sessions.get(target.key);
+  private sessionFor(target: UpstreamTarget, tls: UpstreamTlsConnection | undefined): PooledSession {
+    const key = tls ? `${target.key}|${tls.key}` : target.key;
+    const existing = this.sessions.get(key);
     if (existing && !existing.session.closed && !existing.session.destroyed) return existing;
     const { address, port } = target.address;
-    const session = connect(`http://${address.includes(":") ? `[${address}]` : address}:${port}`);
+    const host = address.includes(":") ? `[${address}]` : address;
+    const session = tls
+      ? connect(`https://${host}:${port}`, {
+          createConnection: () => {
+            const socket = tlsConnect({ ...tls.options, host: address, port });
+            // The socket's own error (a failed handshake) comes before the session's and its streams' (and always
+            // after `entry` below exists: it is asynchronous).
+            socket.once("error", (e: NodeJS.ErrnoException) => {
+              if (!entry.connected && e.code !== "ECONNREFUSED") entry.tlsFailure = tlsFailureReason(e);
+            });
+            return socket;
+          },
+        })
+      : connect(`http://${host}:${port}`);
     const entry: PooledSession = { session, connected: false };
-    this.sessions.set(target.key, entry);
+    this.sessions.set(key, entry);
+    if (tls) {
+      const base = `${target.key}|${tls.contextKey}`;
+      const previous = this.currentKey.get(base);
+      this.currentKey.set(base, key);
+      const old = previous !== undefined && previous !== key ? this.sessions.get(previous) : undefined;
+      if (old) {
+        this.sessions.delete(previous!);
+        old.session.close();
+      }
+    }
     target.connectionOpened();
     const forget = () => {
-      if (this.sessions.get(target.key) === entry) this.sessions.delete(target.key);
+      if (this.sessions.get(key) === entry) this.sessions.delete(key);
     };
     session.once("connect", () => (entry.connected = true));
     session.once("goaway", forget);
@@ -44,9 +76,9 @@ export class Http2UpstreamPool {
     return entry;
   }
 
-  send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
+  send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number, tls?: UpstreamTlsConnection): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
-      const entry = this.sessionFor(target);
+      const entry = this.sessionFor(target, tls);
       const { session } = entry;
       let settled = false;
       let routeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -61,12 +93,12 @@ export class Http2UpstreamPool {
           reject(err);
         } else resolve(res!);
       };
-      const failure = (message: string) => new UpstreamError(entry.connected ? "reset" : "connect_failure", message);
+      const failure = (message: string) => new UpstreamError(entry.connected ? "reset" : "connect_failure", message, entry.connected ? undefined : entry.tlsFailure);
 
       const hasTrailers = req.trailers !== undefined && req.trailers.length > 0;
       let stream: ReturnType<ClientHttp2Session["request"]>;
       try {
-        stream = session.request(requestHeaders(req, target), { endStream: req.body.length === 0 && !hasTrailers, waitForTrailers: hasTrailers });
+        stream = session.request(requestHeaders(req, target, tls !== undefined), { endStream: req.body.length === 0 && !hasTrailers, waitForTrailers: hasTrailers });
       } catch (e) {
         reject(new UpstreamError(entry.connected ? "reset" : "connect_failure", e instanceof Error ? e.message : String(e)));
         return;
@@ -108,11 +140,12 @@ export class Http2UpstreamPool {
   close(): void {
     for (const { session } of this.sessions.values()) session.destroy();
     this.sessions.clear();
+    this.currentKey.clear();
   }
 }
 
-function requestHeaders(req: UpstreamRequest, target: UpstreamTarget): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ":method": req.method, ":path": req.path, ":scheme": "http", ":authority": target.key };
+function requestHeaders(req: UpstreamRequest, target: UpstreamTarget, secure: boolean): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ":method": req.method, ":path": req.path, ":scheme": secure ? "https" : "http", ":authority": target.key };
   for (const [k, v] of req.headers) {
     if (k === "host") out[":authority"] = v;
     else if (k === "content-length") out[k] = String(req.body.length);

@@ -1,40 +1,83 @@
-// UpstreamTransport over node:http: one keep-alive pool (an http.Agent) per endpoint, capped at the cluster's
-// max_connections, reporting each connection it opens and closes to the target (circuit breakers). HTTP/2 clusters
-// go to upstream-h2.ts. HTTP/1.1 carries response trailers (chunked) but, as Envoy by default, no request
-// trailers. Node-only.
-import { Agent, request, type IncomingMessage } from "node:http";
+// UpstreamTransport over node:http / node:https: one keep-alive pool (an Agent) per endpoint and TLS context,
+// capped at the cluster's max_connections, reporting each connection it opens and closes to the target (circuit
+// breakers). HTTP/2 clusters go to upstream-h2.ts. HTTP/1.1 carries response trailers (chunked) but, as Envoy by
+// default, no request trailers. A TLS connection counts as connected once its handshake is done, so a failed
+// handshake (untrusted certificate, SAN mismatch) is a connect failure (UF), as in Envoy. When a context's
+// certificates change (upstream-tls-node.ts), its pool is retired: idle connections close, busy ones close when
+// their request ends, and new requests open connections with the new material. Node-only.
+import { Agent, request, type ClientRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { lookup } from "node:dns/promises";
 import type { Socket } from "node:net";
 import type { HeaderMap } from "../wasm/host/index.js";
 import { Http2UpstreamPool } from "./upstream-h2.js";
+import { tlsFailureReason, UpstreamTlsContexts, type UpstreamTlsConnection, type WatchableSecretSource } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
+
+export interface NodeTransportOptions {
+  /** Where SDS-named upstream certificates are re-read when they change (`watch`). */
+  secrets?: WatchableSecretSource;
+}
 
 const BODYLESS_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
 const EMPTY = new Uint8Array(0);
 
 export class NodeUpstreamTransport implements UpstreamTransport {
   private readonly agents = new Map<string, Agent>();
+  /** endpoint + TLS context -> the pool key in use (the material version changes it). */
+  private readonly currentPool = new Map<string, string>();
   private readonly counted = new WeakSet<Socket>();
+  /** Sockets whose connection (and TLS handshake) is complete. */
+  private readonly established = new WeakSet<Socket>();
   private readonly h2 = new Http2UpstreamPool();
+  private readonly tls: UpstreamTlsContexts;
 
-  private agent(target: UpstreamTarget): Agent {
-    let a = this.agents.get(target.key);
+  constructor(opts: NodeTransportOptions = {}) {
+    this.tls = new UpstreamTlsContexts(opts.secrets);
+  }
+
+  private agent(target: UpstreamTarget, tls: UpstreamTlsConnection | undefined): Agent {
+    const key = tls ? `${target.key}|${tls.key}` : target.key;
+    let a = this.agents.get(key);
     if (!a) {
       const max = target.pool.maxConnections;
-      a = new Agent({
+      const options = {
         keepAlive: true,
         maxSockets: max,
         maxFreeSockets: max,
         ...(target.pool.idleTimeoutMs !== undefined ? { timeout: target.pool.idleTimeoutMs } : {}),
-      });
-      this.agents.set(target.key, a);
+      };
+      a = tls ? new HttpsAgent({ ...options, ...tls.options }) : new Agent(options);
+      this.agents.set(key, a);
+      if (tls) {
+        const base = `${target.key}|${tls.contextKey}`;
+        const previous = this.currentPool.get(base);
+        this.currentPool.set(base, key);
+        if (previous !== undefined && previous !== key) this.retire(previous);
+      }
     }
     return a;
+  }
+
+  // Node's agent destroys a socket freed while keepAlive is off, so busy connections end with their request.
+  private retire(key: string): void {
+    const a = this.agents.get(key);
+    if (!a) return;
+    this.agents.delete(key);
+    (a as Agent & { keepAlive: boolean }).keepAlive = false;
+    for (const list of Object.values(a.freeSockets)) for (const s of list ?? []) s.destroy();
   }
 
   // A reset on a pooled connection is a reset, as in Envoy (no transparent retry that would hide it from the
   // router's retry policy and outlier detection): retry_on reset covers an upstream closing an idle connection.
   send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
-    if (target.http2) return this.h2.send(target, connectTimeoutMs, req, timeoutMs);
+    let tls: UpstreamTlsConnection | undefined;
+    try {
+      tls = target.tls ? this.tls.connection(target.tls, target.http2 === true) : undefined;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (target.http2) return this.h2.send(target, connectTimeoutMs, req, timeoutMs, tls);
     return new Promise((resolve, reject) => {
       let settled = false;
       let connected = false;
@@ -53,36 +96,43 @@ export class NodeUpstreamTransport implements UpstreamTransport {
       const flat: string[] = [];
       for (const [k, v] of req.headers) if (k !== "content-length") flat.push(k, v);
       if (req.body.length > 0 || !BODYLESS_METHODS.has(req.method)) flat.push("content-length", String(req.body.length));
-      const cr = request({
+      const options = {
         host: target.address.address,
         port: target.address.port,
         method: req.method,
         path: req.path,
-        agent: this.agent(target),
+        agent: this.agent(target, tls),
         headers: flat,
         setHost: false,
-      });
+      };
+      const cr: ClientRequest = tls ? httpsRequest(options) : request(options);
       if (timeoutMs > 0) routeTimer = setTimeout(() => finish(new UpstreamError("timeout", "upstream request timeout")), timeoutMs);
       cr.on("socket", (socket: Socket) => {
         if (!this.counted.has(socket)) {
           this.counted.add(socket);
+          socket.setNoDelay(true); // as Envoy: no Nagle wait on small (TLS) writes
           target.connectionOpened();
           socket.once("close", () => target.connectionClosed());
         }
-        if (!socket.connecting) {
+        if (this.established.has(socket)) {
           connected = true;
           return;
         }
         if (connectTimeoutMs > 0) {
           connectTimer = setTimeout(() => finish(new UpstreamError("connect_failure", "connect timeout")), connectTimeoutMs);
         }
-        socket.once("connect", () => {
+        const onEstablished = () => {
+          this.established.add(socket);
           connected = true;
           if (connectTimer !== undefined) clearTimeout(connectTimer);
-        });
+        };
+        if (tls) socket.once("secureConnect", onEstablished);
+        else if (socket.connecting) socket.once("connect", onEstablished);
+        else onEstablished();
       });
       cr.on("error", (e: NodeJS.ErrnoException) => {
-        finish(new UpstreamError(connected ? "reset" : "connect_failure", e.message));
+        const handshake = tls !== undefined && !connected && e.code !== "ECONNREFUSED";
+        finish(new UpstreamError(connected ? "reset" : "connect_failure", e.message, handshake ? tlsFailureReason(e) : undefined));
       });
       cr.on("response", (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
@@ -101,10 +151,18 @@ export class NodeUpstreamTransport implements UpstreamTransport {
     });
   }
 
+  /** ORIGINAL_DST destinations by name: getaddrinfo through node:dns, as the OS resolves them (IPv4 first). */
+  async resolve(name: string): Promise<string[]> {
+    const found = await lookup(name, { all: true, order: "ipv4first" });
+    return found.map((a) => a.address);
+  }
+
   close(): void {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+    this.currentPool.clear();
     this.h2.close();
+    this.tls.close();
   }
 }
 

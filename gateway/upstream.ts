@@ -1,6 +1,6 @@
 // How the router talks to an upstream endpoint; the Node implementation is upstream-node.ts. Portable.
 import type { HeaderMap } from "../wasm/host/index.js";
-import type { SocketAddr } from "./bootstrap/types.js";
+import type { SocketAddr, UpstreamTlsConfig } from "./bootstrap/types.js";
 
 export interface UpstreamRequest {
   method: string;
@@ -36,6 +36,8 @@ export interface UpstreamTarget {
   readonly pool: PoolLimits;
   /** Speak HTTP/2 (h2c, prior knowledge) to this endpoint: one multiplexed connection instead of a pool. */
   readonly http2?: boolean;
+  /** TLS to this endpoint (the cluster's transport socket for it); absent: plain text. */
+  readonly tls?: UpstreamTlsConfig | undefined;
   connectionOpened(): void;
   connectionClosed(): void;
 }
@@ -44,7 +46,8 @@ export interface UpstreamTarget {
 export type UpstreamFailureKind = "connect_failure" | "reset" | "timeout";
 
 export class UpstreamError extends Error {
-  constructor(readonly kind: UpstreamFailureKind, message: string) {
+  /** transportFailure: why a TLS handshake failed (Envoy's "transport failure reason"). */
+  constructor(readonly kind: UpstreamFailureKind, message: string, readonly transportFailure?: string) {
     super(message);
     this.name = "UpstreamError";
   }
@@ -53,5 +56,7 @@ export class UpstreamError extends Error {
 export interface UpstreamTransport {
   /** timeoutMs 0 = no timeout. Rejects with UpstreamError. */
   send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse>;
+  /** A host name's IP addresses, for ORIGINAL_DST destinations (gateway/original-dst.ts); absent: connect by name. */
+  resolve?(name: string): Promise<string[]>;
   close(): void;
 }

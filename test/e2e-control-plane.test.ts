@@ -14,6 +14,7 @@ import xds from "@grpc/grpc-js-xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscoveryResponseSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
+import { RouteConfigurationSchema } from "../gen/envoy/config/route/v3/route_pb.js";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { WasmSchema } from "../gen/envoy/extensions/filters/http/wasm/v3/wasm_pb.js";
 import { HttpConnectionManagerSchema } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
@@ -258,6 +259,15 @@ describe("halyard serve → @grpc/grpc-js-xds → grpc-js servers", () => {
       expect(remote?.sha256).toBe(sha256);
       expect(remote?.httpUri?.uri).toBe(`${plane.httpUrl}/wasm/halyard.wasm`);
     }
+    // Scoped RDS: the chain names its scopes; REST-JSON answers a routes request for one of them with that one.
+    const scopes = hcm.routeSpecifier.case === "scopedRoutes" && hcm.routeSpecifier.value.configSpecifier.case === "scopedRouteConfigurationsList" ? hcm.routeSpecifier.value.configSpecifier.value.scopedRouteConfigurations : [];
+    const scope = scopes.find((c) => c.name !== "8080/allow_any")!.routeConfigurationName;
+    expect(scope).toMatch(/^8080\/.+:8080$/);
+    const routes = fromJson(DiscoveryResponseSchema, (await (await discovery("routes", { node: sidecar, resource_names: [scope] })).json()) as JsonValue, { registry });
+    const rc = routes.resources.map((r) => anyUnpack(r, RouteConfigurationSchema)!);
+    expect(rc.map((r) => r.name)).toEqual([scope]);
+    const carried = rc[0]!.virtualHosts[0]!.routes.find((r) => r.name === "default")!.metadata!.filterMetadata["halyard.route"] as { routes: string; digest: string };
+    expect(JSON.parse(carried.routes)).toEqual(expect.any(Array));
     const clusters = fromJson(DiscoveryResponseSchema, (await (await discovery("clusters", { node: sidecar })).json()) as JsonValue, { registry });
     const fetchCluster = clusters.resources.map((r) => anyUnpack(r, ClusterSchema)!).find((c) => c.name === "halyard-wasm-http");
     expect(fetchCluster?.loadAssignment?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier.value).toMatchObject({

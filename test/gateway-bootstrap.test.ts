@@ -85,7 +85,7 @@ describe("halyard gateway -c: bad bootstraps exit 1 with one line", () => {
 
   it("an unsupported value of a supported field", async () => {
     expect(await cliError("strictdns.yaml", yamlWith((d) => (d.static_resources.clusters[0].type = "STRICT_DNS")))).toMatch(
-      /^halyard gateway: strictdns\.yaml:\d+: static_resources\.clusters\[0\]\.type: "STRICT_DNS" is not supported by halyard gateway \(supported: STATIC, EDS\)$/,
+      /^halyard gateway: strictdns\.yaml:\d+: static_resources\.clusters\[0\]\.type: "STRICT_DNS" is not supported by halyard gateway \(supported: STATIC, EDS, ORIGINAL_DST\)$/,
     );
   });
 

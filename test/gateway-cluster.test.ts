@@ -253,7 +253,7 @@ describe("bootstrap: cluster and route policy fields", () => {
     expect(errorOf(doc((_, a) => (a.retry_policy = { retry_on: "5xx,sometimes" })))).toMatch(/route\.retry_policy\.retry_on: unknown retry condition "sometimes"/);
     expect(errorOf(doc((cl) => Object.assign(cl, { lb_policy: "ROUND_ROBIN", maglev_lb_config: {} })))).toMatch(/clusters\[0\]\.maglev_lb_config: only valid with lb_policy MAGLEV/);
     expect(errorOf(doc((cl) => Object.assign(cl, { lb_policy: "MAGLEV", maglev_lb_config: { table_size: 1000 } })))).toMatch(/maglev_lb_config\.table_size: 1000 is not a prime/);
-    expect(errorOf(doc((cl) => (cl.lb_policy = "CLUSTER_PROVIDED")))).toMatch(/clusters\[0\]\.lb_policy: "CLUSTER_PROVIDED" is not supported/);
+    expect(errorOf(doc((cl) => (cl.lb_policy = "CLUSTER_PROVIDED")))).toMatch(/clusters\[0\]\.lb_policy: CLUSTER_PROVIDED is only valid with type ORIGINAL_DST$/);
     expect(errorOf(doc((cl) => (cl.outlier_detection = { enforcing_success_rate: 100 })))).toMatch(/outlier_detection\.enforcing_success_rate: only 0 is supported/);
     expect(errorOf(doc((_, a) => (delete a.cluster, (a.weighted_clusters = { clusters: [{ name: "ghost", weight: 1 }] }))))).toMatch(/weighted_clusters\.clusters\[0\]\.name: unknown cluster "ghost"/);
     expect(errorOf(doc((_, a) => (delete a.cluster, (a.weighted_clusters = { clusters: [{ name: "backend", weight: 1 }], total_weight: 5 }))))).toMatch(/total_weight: 5 is not the sum/);

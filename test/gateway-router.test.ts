@@ -58,6 +58,8 @@ let ups: Record<string, FlakyUpstream>;
 let gw: RunningGateway;
 let base: string;
 let logFile: string;
+/** A trusted hop's x-forwarded-for naming an internal client: the HCM keeps the request's x-envoy-* headers. */
+const INTERNAL = { "x-forwarded-for": "127.0.0.1" };
 
 beforeAll(async () => {
   const names = ["k1", "k2", "f", "s", "w1", "w2", "r1", "r2", "r3", "fast"];
@@ -70,7 +72,8 @@ beforeAll(async () => {
     [
       listener({
         port: 0,
-        hcmExtra: { access_log: [{ name: "envoy.access_loggers.file", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", path: logFile } }] },
+        // Requests whose x-forwarded-for names 127.0.0.1 are internal: their x-envoy-* headers are kept (as a filter's).
+        hcmExtra: { internal_address_config: { cidr_ranges: [{ address_prefix: "127.0.0.1", prefix_len: 32 }] }, access_log: [{ name: "envoy.access_loggers.file", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", path: logFile } }] },
         virtualHosts: [
           {
             name: "all",
@@ -155,6 +158,7 @@ describe("retries", () => {
   it("follows retry headers set by a filter (x-envoy-retry-on, -retriable-status-codes, -max-retries) and strips them", async () => {
     const before = ups.f!.seen.length;
     const r = await get(base, "/plain/flaky?fail=2&mode=409", {
+      ...INTERNAL,
       "x-envoy-retry-on": "retriable-status-codes",
       "x-envoy-retriable-status-codes": "409,418",
       "x-envoy-max-retries": "2",
@@ -164,7 +168,7 @@ describe("retries", () => {
       expect(Object.keys(s.headers).filter((k) => /^x-envoy-(retry|retriable|max-retries|upstream-rq)/.test(k))).toEqual([]);
     }
     // retriable-4xx means 409.
-    expect((await get(base, "/plain/flaky?fail=1&mode=409", { "x-envoy-retry-on": "retriable-4xx" })).status).toBe(200);
+    expect((await get(base, "/plain/flaky?fail=1&mode=409", { ...INTERNAL, "x-envoy-retry-on": "retriable-4xx" })).status).toBe(200);
   });
 
   it("retries a connection reset under retry_on reset; without a policy it is 503 UC", async () => {
@@ -204,9 +208,9 @@ describe("timeouts", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
     expect(Date.now() - t0).toBeLessThan(1500);
     t0 = Date.now();
-    const longer = await get(base, "/global/slow?ms=500", { "x-envoy-upstream-rq-timeout-ms": "1500" });
+    const longer = await get(base, "/global/slow?ms=500", { ...INTERNAL, "x-envoy-upstream-rq-timeout-ms": "1500" });
     expect(longer.status).toBe(200);
-    const perTry = await get(base, "/global/slow?ms=2000", { "x-envoy-upstream-rq-timeout-ms": "0", "x-envoy-upstream-rq-per-try-timeout-ms": "100" });
+    const perTry = await get(base, "/global/slow?ms=2000", { ...INTERNAL, "x-envoy-upstream-rq-timeout-ms": "0", "x-envoy-upstream-rq-per-try-timeout-ms": "100" });
     expect(perTry.status).toBe(504);
   });
 });

@@ -56,7 +56,8 @@ beforeAll(async () => {
     "bootstrap.yaml",
     bootstrap(
       [
-        listener({ name: "plain", port: p1, virtualHosts: routes(), hcmExtra: { use_remote_address: true } }),
+        // 127.0.0.1 is internal here (internal_address_config), so the caller's x-envoy-* headers are honoured.
+        listener({ name: "plain", port: p1, virtualHosts: routes(), hcmExtra: { use_remote_address: true, internal_address_config: { cidr_ranges: [{ address_prefix: "127.0.0.1", prefix_len: 32 }] } } }),
         listener({
           name: "echo",
           port: p2,

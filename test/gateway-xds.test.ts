@@ -498,7 +498,7 @@ describe("XdsState and DynamicGateway in-process", () => {
     const state = new XdsState({ base: base(), apply: async (cfg) => void configs.push(cfg) });
     const strictDns = create(ClusterSchema, { name: "dns", clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.STRICT_DNS } });
     const out = await state.handleResponse(TYPE_URLS.clusters, "c1", anys(ClusterSchema, [edsCluster("good"), strictDns]));
-    expect(out).toEqual({ accepted: false, error: 'cluster "dns": type: "STRICT_DNS" is not supported by halyard gateway (supported: STATIC, EDS)' });
+    expect(out).toEqual({ accepted: false, error: 'cluster "dns": type: "STRICT_DNS" is not supported by halyard gateway (supported: STATIC, EDS, ORIGINAL_DST)' });
     expect(state.version(TYPE_URLS.clusters)).toBe(""); // a NACK keeps the last accepted version
     expect(state.resourceNames(TYPE_URLS.endpoints)).toEqual(["good"]); // but "good" is in use
     await state.handleResponse(TYPE_URLS.endpoints, "e1", anys(ClusterLoadAssignmentSchema, [loadAssignment("good", [a.port])]));

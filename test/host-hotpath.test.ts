@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { GuestMemoryError } from "../wasm/host/errors.js";
 import { FOLD_LOWER, FOLD_NONE, FOLD_NUL_TO_DOT, type Fold, internUtf8 } from "../wasm/host/intern.js";
 import { GuestMemory } from "../wasm/host/memory.js";
+import { IdTable } from "../wasm/host/id-table.js";
 import { serializePairs } from "../wasm/host/index.js";
 import { header, loadProbe, probeRequest, type Probe } from "./helpers/host-probe.js";
 
@@ -191,5 +192,135 @@ describe("through the probe guest", () => {
     expect(await next.onRequestHeaders(probeRequest("none"), true)).toEqual({ kind: "continue" });
     next.done();
     expect(probe.logs.filter(([l]) => l === "error")).toEqual([]);
+  });
+});
+
+// The synchronous stream API (decode*/encode*) is what gateway/hcm.ts runs the filter chain with: a filter that
+// answers at once costs no promise and no microtask. It must give the same outcomes as on*, and a promise only
+// when the guest paused the stream.
+describe("synchronous stream callbacks (decode*/encode*)", () => {
+  let probe: Probe;
+  afterEach(async () => {
+    await probe?.plugin.close();
+  });
+
+  it("answer continue and local responses without a promise, the same as on*", async () => {
+    probe = await loadProbe();
+    const s = probe.plugin.createStream({});
+    const cont = s.decodeHeaders(probeRequest("none"), false);
+    expect(cont).not.toBeInstanceOf(Promise);
+    expect(cont).toEqual({ kind: "continue" });
+    const body = new TextEncoder().encode("abc");
+    const data = s.decodeData(body, true);
+    expect(data).not.toBeInstanceOf(Promise);
+    expect(data).toEqual({ kind: "continue", body });
+    const resp = s.encodeHeaders([[":status", "200"]], true);
+    expect(resp).toEqual({ kind: "continue" });
+    s.done();
+
+    const viaSync = probe.plugin.createStream({});
+    const local = viaSync.decodeHeaders(probeRequest("local"), true);
+    expect(local).not.toBeInstanceOf(Promise);
+    const viaPromise = probe.plugin.createStream({});
+    expect(await viaPromise.onRequestHeaders(probeRequest("local"), true)).toEqual(local);
+    expect(local).toMatchObject({ kind: "local_response", status: 418, details: "probe_teapot" });
+    viaSync.done();
+    viaPromise.done();
+  });
+
+  it("return a promise when the guest pauses, settled by continue_stream", async () => {
+    probe = await loadProbe();
+    const s = probe.plugin.createStream({});
+    const headers = probeRequest("pause");
+    const paused = s.decodeHeaders(headers, true);
+    expect(paused).toBeInstanceOf(Promise);
+    expect(await paused).toEqual({ kind: "continue" });
+    expect(header(headers, "x-resumed-by")).toBe("tick");
+    s.done();
+  });
+
+  it("on* of a continuing filter share one settled promise (no allocation per callback)", async () => {
+    probe = await loadProbe();
+    const a = probe.plugin.createStream({});
+    const b = probe.plugin.createStream({});
+    const pa = a.onRequestHeaders(probeRequest("none"), true);
+    expect(b.onRequestHeaders(probeRequest("none"), true)).toBe(pa);
+    expect(await pa).toEqual({ kind: "continue" });
+    a.done();
+    b.done();
+  });
+
+  it("keeps the embedder's response info without copying it, and merges later calls into a copy", async () => {
+    probe = await loadProbe();
+    const s = probe.plugin.createStream({});
+    const info = { code: 200, codeDetails: "via_upstream", flags: [] as string[] };
+    s.setResponseInfo(info);
+    s.setResponseInfo({ upstreamAddress: "10.0.0.1:80" });
+    expect(info).toEqual({ code: 200, codeDetails: "via_upstream", flags: [] }); // the caller's object is untouched
+    const headers = probeRequest("props", [["x-props", "response.code,upstream.address"]]);
+    await s.onRequestHeaders(headers, true);
+    expect(Buffer.from(header(headers, "x-prop-response.code")!, "hex").readBigInt64LE()).toBe(200n);
+    expect(Buffer.from(header(headers, "x-prop-upstream.address")!, "hex").toString()).toBe("10.0.0.1:80");
+    s.done();
+  });
+});
+
+// The VM's per-request registries (contexts, http call cancels, deferred done) are IdTables, not Maps: a Map
+// churned by set/delete per request is rehashed every few dozen entries, and each replaced backing store keeps
+// pointing at its successor; once one is promoted, that chain kept every stream alive through scavenges (the
+// in-process HCM with 32 requests in flight cost ~3x more per request). The table must behave like a Map.
+describe("IdTable (per-VM registries by increasing u32 id)", () => {
+  it("answers like a Map for any sequence of set/delete/get over increasing ids, through growth", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom("add", "add", "delete", "deleteOld", "get"), fc.nat(1000)), { maxLength: 600 }),
+        fc.constantFrom(0, 2 ** 31 - 40, 2 ** 32 - 700),
+        (ops, base) => {
+          const table = new IdTable<string>(8);
+          const ref = new Map<number, string>();
+          let next = base + 1;
+          for (const [op, n] of ops) {
+            const live = [...ref.keys()];
+            if (op === "add") {
+              const id = next++;
+              table.set(id, `v${id}`);
+              ref.set(id, `v${id}`);
+            } else if (op === "delete" || op === "deleteOld") {
+              const id = live.length === 0 || op === "delete" ? base + 1 + (n % Math.max(1, next - base)) : live[0]!;
+              expect(table.delete(id)).toBe(ref.delete(id));
+            } else {
+              const id = base + 1 + (n % Math.max(1, next - base));
+              expect(table.get(id)).toBe(ref.get(id));
+              expect(table.has(id)).toBe(ref.has(id));
+            }
+            expect(table.size).toBe(ref.size);
+          }
+          for (const id of ref.keys()) expect(table.get(id)).toBe(ref.get(id));
+          expect(table.values().sort()).toEqual([...ref.values()].sort());
+          table.clear();
+          expect(table.size).toBe(0);
+          for (const id of ref.keys()) expect(table.get(id)).toBeUndefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("backs the VM's contexts: streams come and go, the root stays", async () => {
+    const probe = await loadProbe();
+    try {
+      for (let i = 0; i < 500; i++) {
+        const streams = Array.from({ length: 40 }, () => probe.plugin.createStream({}));
+        for (const s of streams) s.done();
+      }
+      const vm = (probe.plugin as unknown as { vm: { contexts: IdTable<unknown>; pendingCalls: IdTable<unknown>; awaitingDone: IdTable<unknown> } }).vm;
+      expect(vm.contexts).toBeInstanceOf(IdTable);
+      expect(vm.pendingCalls).toBeInstanceOf(IdTable);
+      expect(vm.awaitingDone).toBeInstanceOf(IdTable);
+      expect(vm.contexts.size).toBe(1);
+      expect(vm.contexts.get(1)).toBeDefined();
+    } finally {
+      await probe.plugin.close();
+    }
   });
 });

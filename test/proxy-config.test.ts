@@ -40,10 +40,12 @@ describe("halyard proxy-config -f", () => {
   it("prints listeners, routes and endpoints tables for `all`", async () => {
     const r = await cli(runProxyConfig, ["all", "--node", SIDECAR, "-f", FIXTURE]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^virtualOutbound\s+0\.0\.0\.0\s+15001\s+port 9080\s+Route: 9080$/m);
+    expect(r.out).toMatch(/^virtualOutbound\s+0\.0\.0\.0\s+15001\s+port 9080\s+Scoped Routes: 9080 \(2 scopes\)$/m);
     expect(r.out).toMatch(/^virtualOutbound\s+0\.0\.0\.0\s+15001\s+default\s+Cluster: PassthroughCluster$/m);
-    expect(r.out).toMatch(/^9080\s+halyard\s+\*\s+\/\* \[x-halyard-cluster=outbound\|9080\|v2\|reviews\.shop\.svc\.cluster\.local\]\s+header x-halyard-cluster$/m);
-    expect(r.out).toMatch(/^9080\s+halyard\s+\*\s+\/\*\s+header x-halyard-cluster$/m);
+    const scope = String.raw`9080/reviews\.shop\.svc\.cluster\.local:9080\s+reviews\.shop\.svc\.cluster\.local:9080`;
+    expect(r.out).toMatch(new RegExp(String.raw`^${scope}\s+\*\s+/\* \[x-halyard-cluster=outbound\|9080\|v2\|reviews\.shop\.svc\.cluster\.local\]\s+header x-halyard-cluster$`, "m"));
+    expect(r.out).toMatch(new RegExp(String.raw`^${scope}\s+\*\s+/\*\s+header x-halyard-cluster$`, "m"));
+    expect(r.out).toMatch(/^9080\/allow_any\s+allow_any\s+\*\s+\/\*\s+header x-halyard-cluster$/m);
     expect(r.out).toMatch(/^10\.0\.0\.13:9080\s+eu-west\/eu-west-1a\s+2\s+3\s+outbound\|9080\|\|reviews\.shop\.svc\.cluster\.local$/m);
   });
 

@@ -190,19 +190,28 @@ describe("sidecar LDS / RDS", () => {
       ["0.0.0.0_9090", 9090],
     ]);
     const hcm = hcmOf(outbound, "0.0.0.0_9080");
-    expect(hcm.routeSpecifier).toMatchObject({ case: "rds", value: { routeConfigName: "9080" } });
     expect(hcm.httpFilters.map((f) => f.name)).toEqual(["halyard.fault", "halyard.route", "envoy.filters.http.router"]);
     const [fault, route] = wasmFilters(hcm);
     expect(fault!.rootId).toBe("halyard.fault");
     expect(route!.code).toEqual({ case: "local", value: expect.objectContaining({ specifier: { case: "filename", value: "/etc/halyard/halyard.wasm" } }) });
-    const engine = JSON.parse(route!.configuration) as EngineRouteConfig;
+    // Scoped: the filters get names, domains and scopes; the routes travel over RDS, one RouteConfiguration a scope.
+    const engine = JSON.parse(route!.configuration) as { scoped: boolean; virtual_hosts: { name: string; domains: string[]; scope: string; routes?: unknown }[] };
+    expect(engine.scoped).toBe(true);
     const vh = engine.virtual_hosts.find((v) => v.domains.includes("reviews:9080"))!;
-    expect(vh.routes.map((r) => r.name)).toEqual(["jason", "default"]);
-    expect(vh.routes[1]!.route).toEqual([
-      { cluster: `outbound|9080|v1|${REVIEWS}`, weight: 90 },
-      { cluster: `outbound|9080|v3|${REVIEWS}`, weight: 10 },
-    ]);
+    expect(vh).toEqual({ name: `${REVIEWS}:9080`, domains: expect.arrayContaining([REVIEWS, `${REVIEWS}:9080`, "reviews", "reviews:9080"]), scope: `9080/${REVIEWS}:9080` });
+    for (const v of engine.virtual_hosts) expect(v).toEqual({ name: v.name, domains: v.domains, scope: `9080/${v.name}` });
+    expect(engine.virtual_hosts.map((v) => v.name)).toContain("allow_any");
     expect(fault!.configuration).toBe(route!.configuration);
+    // The HCM selects the scope by x-halyard-scope, from the inline list of the port's virtual hosts.
+    expect(hcm.routeSpecifier.case).toBe("scopedRoutes");
+    const scoped = hcm.routeSpecifier.case === "scopedRoutes" ? hcm.routeSpecifier.value : undefined;
+    expect(scoped?.name).toBe("9080");
+    expect(scoped?.scopeKeyBuilder?.fragments.map((f) => f.type)).toEqual([{ case: "headerValueExtractor", value: expect.objectContaining({ name: "x-halyard-scope", elementSeparator: "" }) }]);
+    expect(scoped?.rdsConfigSource?.configSourceSpecifier.case).toBe("ads");
+    const list = scoped?.configSpecifier.case === "scopedRouteConfigurationsList" ? scoped.configSpecifier.value.scopedRouteConfigurations : [];
+    expect(list.map((c) => [c.name, c.routeConfigurationName, c.key?.fragments.map((f) => f.type.value)])).toEqual(
+      engine.virtual_hosts.map((v) => [v.scope, v.scope, [v.scope]]),
+    );
     // No route on 8080 injects faults: no fault filter there.
     expect(hcmOf(outbound, "0.0.0.0_8080").httpFilters.map((f) => f.name)).toEqual(["halyard.route", "envoy.filters.http.router"]);
     // Anything else passes through to its original destination (ALLOW_ANY).
@@ -210,9 +219,37 @@ describe("sidecar LDS / RDS", () => {
     expect(unpack(TcpProxySchema, fallback.configType.value as Any).clusterSpecifier).toEqual({ case: "cluster", value: "PassthroughCluster" });
   });
 
+  it("has one RouteConfiguration per scope, carrying its virtual host's routes as default-route metadata", () => {
+    const outbound = sidecar.listeners.get("virtualOutbound")!;
+    const scopes = outbound.filterChains.flatMap((c) => {
+      const spec = hcmOf(outbound, c.name).routeSpecifier;
+      return spec.case === "scopedRoutes" && spec.value.configSpecifier.case === "scopedRouteConfigurationsList" ? spec.value.configSpecifier.value.scopedRouteConfigurations.map((s) => s.routeConfigurationName) : [];
+    });
+    expect([...sidecar.routes.keys()].sort()).toEqual([...scopes].sort());
+    expect(scopes).toContain(`9080/${REVIEWS}:9080`);
+    expect(scopes).toContain("8080/allow_any");
+    const rc = sidecar.routes.get(`9080/${REVIEWS}:9080`)!;
+    expect(rc.virtualHosts.map((v) => [v.name, v.domains])).toEqual([[`${REVIEWS}:9080`, ["*"]]]);
+    const routes = rc.virtualHosts[0]!.routes;
+    expect(routes.map((r) => r.name)).toEqual([`hash|outbound|9080|v2|${REVIEWS}`, `hash|outbound|9080|v3|${REVIEWS}`, "default"]);
+    const meta = routes[2]!.metadata!.filterMetadata["halyard.route"] as { routes: string; digest: string };
+    expect(Object.keys(meta).sort()).toEqual(["digest", "routes"]);
+    const vhRoutes = JSON.parse(meta.routes) as EngineRouteConfig["virtual_hosts"][number]["routes"];
+    expect(vhRoutes.map((r) => r.name)).toEqual(["jason", "default"]);
+    expect(vhRoutes[1]!.route).toEqual([
+      { cluster: `outbound|9080|v1|${REVIEWS}`, weight: 90 },
+      { cluster: `outbound|9080|v3|${REVIEWS}`, weight: 10 },
+    ]);
+    expect(meta.digest).toMatch(/^[0-9a-f]{16}$/);
+    // The metadata survives the wire as a Struct of two string values.
+    const wire = fromBinary(RouteConfigurationSchema, toBinary(RouteConfigurationSchema, rc));
+    expect(wire.virtualHosts[0]!.routes[2]!.metadata!.filterMetadata["halyard.route"]).toEqual(meta);
+    // A scope only hashes for clusters its own routes can pick: allow_any has the default route alone.
+    expect(sidecar.routes.get("9080/allow_any")!.virtualHosts[0]!.routes.map((r) => r.name)).toEqual(["default"]);
+  });
+
   it("routes by the cluster header, with the DestinationRule's hash policy for consistent-hash clusters", () => {
-    expect([...sidecar.routes.keys()]).toEqual(["8080", "9080", "9090"]);
-    const rc = sidecar.routes.get("9080")!;
+    const rc = sidecar.routes.get(`9080/${REVIEWS}:9080`)!;
     expect(rc.virtualHosts).toHaveLength(1);
     expect(rc.virtualHosts[0]!.domains).toEqual(["*"]);
     const routes = rc.virtualHosts[0]!.routes;

@@ -118,8 +118,8 @@ describe("state-of-the-world ADS", () => {
     expect(eds2.versionInfo).toBe(version(both, ENDPOINT_TYPE));
     s.send(sotwRequest({ typeUrl: CLUSTER_TYPE, versionInfo: cds2.versionInfo, responseNonce: cds2.nonce }));
     s.send(sotwRequest({ typeUrl: ENDPOINT_TYPE, resourceNames: ["c1", "c2", "c3"], versionInfo: eds2.versionInfo, responseNonce: eds2.nonce }));
-    const eds3 = await s.next(); // the new name c3 is answered at once
-    expect(names(eds3)).toEqual(["c1", "c2", "c3"]);
+    const eds3 = await s.next(); // the new name c3 is answered at once, alone: c1 and c2 have not changed
+    expect(names(eds3)).toEqual(["c3"]);
     s.send(sotwRequest({ typeUrl: ENDPOINT_TYPE, resourceNames: ["c1", "c2", "c3"], versionInfo: eds3.versionInfo, responseNonce: eds3.nonce }));
     await s.none();
 
@@ -154,6 +154,64 @@ describe("state-of-the-world ADS", () => {
     const second = await s.next();
     expect([first.typeUrl, second.typeUrl]).toEqual([LISTENER_TYPE, ROUTE_TYPE]);
     expect(names(first)).toEqual(["l1", "l2"]);
+  });
+
+  it("sends RDS and EDS changes only (newly subscribed names too), LDS and CDS whole", async () => {
+    const node = { id: "sotw-partial" };
+    const routes = (to: Record<string, string>) => Object.entries(to).map(([name, cluster]) => routeConfig(name, cluster));
+    const build = (to: Record<string, string>, ports: Record<string, number[]>) =>
+      buildSnapshot({
+        clusters: Object.keys(ports).map(edsCluster),
+        endpoints: Object.entries(ports).map(([n, p]) => loadAssignment(n, p)),
+        listeners: [apiListener("l1", { rds: "r1" }), apiListener("l2", { rds: "r2" })],
+        routes: routes(to),
+      });
+    cp.cache.setSnapshot(node.id, build({ r1: "c1", r2: "c1", r3: "c1" }, { c1: [1001], c2: [1002] }));
+    const s = stream();
+    const ack = (r: DiscoveryResponse, resourceNames: string[] = []) => s.send(sotwRequest({ typeUrl: r.typeUrl, resourceNames, versionInfo: r.versionInfo, responseNonce: r.nonce }));
+    s.send(sotwRequest({ node, typeUrl: CLUSTER_TYPE }));
+    const cds = await s.next();
+    ack(cds);
+    s.send(sotwRequest({ typeUrl: ENDPOINT_TYPE, resourceNames: ["c1", "c2"] }));
+    const eds = await s.next();
+    expect(names(eds)).toEqual(["c1", "c2"]);
+    ack(eds, ["c1", "c2"]);
+    s.send(sotwRequest({ typeUrl: LISTENER_TYPE }));
+    const lds = await s.next();
+    ack(lds);
+    s.send(sotwRequest({ typeUrl: ROUTE_TYPE, resourceNames: ["r1", "r2"] }));
+    const rds = await s.next();
+    expect(names(rds)).toEqual(["r1", "r2"]);
+    ack(rds, ["r1", "r2"]);
+    await s.none();
+
+    // One route configuration changes (and one nobody subscribed to): the RDS response carries r2 alone.
+    const edited = build({ r1: "c1", r2: "c2", r3: "c2" }, { c1: [1001], c2: [1002] });
+    cp.cache.setSnapshot(node.id, edited);
+    const rds2 = await s.next();
+    expect(rds2.typeUrl).toBe(ROUTE_TYPE);
+    expect(rds2.versionInfo).toBe(version(edited, ROUTE_TYPE));
+    expect(names(rds2)).toEqual(["r2"]);
+    ack(rds2, ["r1", "r2"]);
+    await s.none();
+
+    // A newly subscribed name comes alone; an endpoint change carries only its own assignment.
+    s.send(sotwRequest({ typeUrl: ROUTE_TYPE, resourceNames: ["r1", "r2", "r3"], versionInfo: rds2.versionInfo, responseNonce: rds2.nonce }));
+    const rds3 = await s.next();
+    expect(names(rds3)).toEqual(["r3"]);
+    ack(rds3, ["r1", "r2", "r3"]);
+    const moved = build({ r1: "c1", r2: "c2", r3: "c2" }, { c1: [1001], c2: [2002] });
+    cp.cache.setSnapshot(node.id, moved);
+    const eds2 = await s.next();
+    expect([eds2.typeUrl, names(eds2)]).toEqual([ENDPOINT_TYPE, ["c2"]]);
+    expect(eds2.versionInfo).toBe(version(moved, ENDPOINT_TYPE));
+    ack(eds2, ["c1", "c2"]);
+    await s.none();
+
+    // Full-state types stay whole: a listener change re-sends both listeners.
+    cp.cache.setSnapshot(node.id, buildSnapshot({ clusters: ["c1", "c2"].map(edsCluster), endpoints: [loadAssignment("c1", [1001]), loadAssignment("c2", [2002])], listeners: [apiListener("l1", { rds: "r1" }), apiListener("l2", { rds: "r3" })], routes: routes({ r1: "c1", r2: "c2", r3: "c2" }) }));
+    const lds2 = await s.next();
+    expect([lds2.typeUrl, names(lds2)]).toEqual([LISTENER_TYPE, ["l1", "l2"]]);
   });
 
   it("ignores a request with a stale nonce, and counts only the last nonce's ACK", async () => {

@@ -25,6 +25,8 @@ export interface TypeProgress {
   ackedVersion: string;
   ackedAt: number;
   responses: number;
+  /** How many resources the last response carried (RDS / EDS responses may carry only what changed). */
+  lastResources: number;
 }
 
 /** Names a resource (by its Any bytes) makes the proxy follow; memoised by response version (= content hash). */
@@ -53,7 +55,7 @@ export interface SidecarOptions {
 }
 
 export class SimulatedSidecar {
-  readonly progress = new Map<string, TypeProgress>(XDS_TYPES.map((t) => [t, { ackedVersion: "", ackedAt: 0, responses: 0 }]));
+  readonly progress = new Map<string, TypeProgress>(XDS_TYPES.map((t) => [t, { ackedVersion: "", ackedAt: 0, responses: 0, lastResources: 0 }]));
   bytesReceived = 0;
   error: string | undefined;
   readonly #client: grpc.Client;
@@ -114,6 +116,7 @@ export class SimulatedSidecar {
       p.ackedVersion = r.versionInfo;
       p.ackedAt = performance.now();
       p.responses++;
+      p.lastResources = r.resources.length;
     }
   }
 

@@ -1,20 +1,21 @@
 // Control plane at scale: one `halyard serve` child process on 127.0.0.1 watching a generated mesh (1 000 services
 // in 20 namespaces by default), 2 000 simulated sidecars on ADS (state of the world, CDS/EDS/LDS/RDS, every
 // response ACKed), then one VirtualService's weights edited on disk. Reports the initial full sync, the
-// convergence of the edit (file written → last affected proxy ACKed the new listener), the control plane's RSS
+// convergence of the edit (file written → last proxy ACKed the new RDS version: the edited virtual host's scoped
+// RouteConfiguration, which every sidecar follows through its listener's scoped_routes), the control plane's RSS
 // and CPU time (/proc), and the bytes it sent. Every wait is bounded; the run ends by itself. Not part of npm test.
 //
 //   node scripts/build.js ts       # dist/ (the serve child runs bin/halyard.js)
 //   npx esbuild bench/control-plane/run.ts --bundle --platform=node --format=esm --packages=external \
 //     --outfile=node_modules/.cache/halyard-bench/control-plane.mjs --log-level=warning
 //   node node_modules/.cache/halyard-bench/control-plane.mjs [--services 1000] [--namespaces 20] [--proxies 2000]
-//     [--timeout 300] [--serve-node-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+//     [--timeout 300] [--serve-node-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--serve-log /tmp/serve.log]
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LDS, MeshLoad, XDS_TYPES, type SimulatedSidecar } from "./ads-load.js";
+import { CDS, EDS, LDS, MeshLoad, RDS, XDS_TYPES, type SimulatedSidecar } from "./ads-load.js";
 import { meshProxies, setWeights, writeMeshConfig, type MeshShape } from "./mesh-config.js";
 import { sampleProcess, type ProcSample } from "./proc.js";
 
@@ -24,6 +25,8 @@ interface Args {
   proxies: number;
   timeoutMs: number;
   serveNodeFlags: string[];
+  /** Where the serve child's stdout/stderr go in full (e.g. with --serve-node-flags --trace-gc). */
+  serveLog: string | undefined;
   keep: boolean;
 }
 
@@ -47,7 +50,7 @@ function parseArgs(argv: readonly string[]): Args {
     if (!Number.isInteger(n) || n < min) fail(`--${name}: ${JSON.stringify(raw)} is not an integer >= ${min}`);
     return n;
   };
-  for (const k of named.keys()) if (!["services", "namespaces", "proxies", "timeout", "serve-node-flags"].includes(k)) fail(`unknown option --${k}`);
+  for (const k of named.keys()) if (!["services", "namespaces", "proxies", "timeout", "serve-node-flags", "serve-log"].includes(k)) fail(`unknown option --${k}`);
   const services = int("services", 1000, 1);
   const proxies = int("proxies", services * 2, 1);
   if (proxies > services * 2) fail(`--proxies: at most 2 per service (${services * 2})`);
@@ -57,6 +60,7 @@ function parseArgs(argv: readonly string[]): Args {
     proxies,
     timeoutMs: int("timeout", 300, 1) * 1000,
     serveNodeFlags: (named.get("serve-node-flags") ?? "").split(/\s+/).filter(Boolean),
+    serveLog: named.get("serve-log"),
     keep: flags.has("keep"),
   };
 }
@@ -79,7 +83,9 @@ function startServe(args: Args, configDir: string, stateDir: string, log: string
     [...args.serveNodeFlags, bin, "serve", "-f", configDir, "--host", "127.0.0.1", "--xds-port", "0", "--http-port", "0", "--ca-port", "0", "--state-dir", stateDir],
     { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
   );
+  const full = args.serveLog ? createWriteStream(args.serveLog) : undefined;
   const keep = (chunk: Buffer) => {
+    full?.write(chunk);
     for (const line of chunk.toString().split("\n")) if (line) log.push(line);
     if (log.length > 200) log.splice(0, log.length - 200);
   };
@@ -166,20 +172,28 @@ async function main(): Promise<void> {
     const afterSync = sampleProcess(pid);
     const syncBytes = load.bytesReceived;
 
-    // The edit: one VirtualService's weights; every sidecar sees it in its outbound listener.
-    const before = new Map(load.sidecars.map((s) => [s, s.progress.get(LDS)!.ackedVersion]));
+    // The edit: one VirtualService's weights; every sidecar follows that virtual host's scope over RDS.
+    const before = new Map(load.sidecars.map((s) => [s, s.progress.get(RDS)!.ackedVersion]));
+    const countsBefore = (t: string) => load!.sidecars.reduce((n, s) => n + s.progress.get(t)!.responses, 0);
+    const typeResponsesBefore = new Map(XDS_TYPES.map((t) => [t, countsBefore(t)]));
     const target = services[Math.floor(services.length / 2)]!;
     const responsesBefore = load.sidecars.reduce((n, s) => n + [...s.progress.values()].reduce((m, p) => m + p.responses, 0), 0);
+    const loadBeforeEdit = sampleProcess(process.pid);
     const tEdit = performance.now();
     setWeights(target, [50, 50]);
-    await load.waitAll((s) => s.progress.get(LDS)!.ackedVersion !== before.get(s), args.timeoutMs, "convergence");
-    const convergeMs = lastAck(load.sidecars, [LDS]) - tEdit;
+    await load.waitAll((s) => s.progress.get(RDS)!.ackedVersion !== before.get(s), args.timeoutMs, "convergence");
+    const convergeMs = lastAck(load.sidecars, [RDS]) - tEdit;
+    const ackTimes = load.sidecars.map((s) => s.progress.get(RDS)!.ackedAt - tEdit).sort((a, b) => a - b);
+    const editAcks = `${ms(ackTimes[0]!)} / ${ms(ackTimes[Math.floor(ackTimes.length / 2)]!)} / ${ms(ackTimes.at(-1)!)}`;
+    const loadCpuMs = sampleProcess(process.pid).cpuMs - loadBeforeEdit.cpuMs;
     await quiesce(load, 1000, args.timeoutMs);
     const afterEdit = sampleProcess(pid);
     const editBytes = load.bytesReceived - syncBytes;
     const editResponses = load.sidecars.reduce((n, s) => n + [...s.progress.values()].reduce((m, p) => m + p.responses, 0), 0) - responsesBefore;
+    const byType = [CDS, EDS, LDS, RDS].map((t) => `${t.split(".").pop()} ${countsBefore(t) - typeResponsesBefore.get(t)!}`).join(", ");
+    const rdsResources = load.sidecars.reduce((n, s) => n + s.progress.get(RDS)!.lastResources, 0);
 
-    report({ args, startupMs, syncMs, convergeMs, atStart, afterSync, afterEdit, syncBytes, editBytes, editResponses, changed: target.file });
+    report({ args, startupMs, syncMs, convergeMs, atStart, afterSync, afterEdit, syncBytes, editBytes, editResponses, byType, rdsResources, editAcks, loadCpuMs, changed: target.file });
     clearTimeout(hardStop);
   } catch (e) {
     process.stderr.write(`bench control-plane: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -220,6 +234,14 @@ interface Figures {
   syncBytes: number;
   editBytes: number;
   editResponses: number;
+  /** Responses per type for the edit. */
+  byType: string;
+  /** Resources in the last RDS response, summed over proxies. */
+  rdsResources: number;
+  /** First / median / last proxy's ACK of the edit, after the file was written. */
+  editAcks: string;
+  /** The load generator's own CPU time until the last ACK (it shares the machine with the serve). */
+  loadCpuMs: number;
   changed: string;
 }
 
@@ -230,8 +252,11 @@ function report(f: Figures): void {
     ["initial full sync (streams opened → last CDS/EDS/LDS/RDS ACK)", ms(f.syncMs)],
     ["  bytes sent for it", mb(f.syncBytes)],
     ["  serve CPU time for it", ms(f.afterSync.cpuMs - f.atStart.cpuMs)],
-    ["convergence (VirtualService file written → last proxy ACKed the new listener)", ms(f.convergeMs)],
+    ["convergence (VirtualService file written → last proxy ACKed the new RDS version)", ms(f.convergeMs)],
     ["  responses / bytes sent for it", `${f.editResponses} / ${mb(f.editBytes)}`],
+    ["  responses by type / resources in the RDS ones", `${f.byType} / ${f.rdsResources}`],
+    ["  first / median / last proxy ACK", f.editAcks],
+    ["  load generator CPU time until the last ACK", ms(f.loadCpuMs)],
     ["  serve CPU time for it", ms(f.afterEdit.cpuMs - f.afterSync.cpuMs)],
     ["serve RSS after sync / after the edit", `${mb(f.afterSync.rss)} / ${mb(f.afterEdit.rss)}`],
     ["serve peak RSS (VmHWM)", mb(f.afterEdit.peakRss)],

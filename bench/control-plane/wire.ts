@@ -111,7 +111,8 @@ export function edsNameOfCluster(any: Uint8Array): string | undefined {
 /**
  * Route configuration names a listener (an Any) makes Envoy subscribe to over RDS: filter_chains (3) and
  * default_filter_chain (25) → filters (3) → typed_config (4, an Any holding an HttpConnectionManager) → rds (3)
- * → route_config_name (2).
+ * → route_config_name (2); or, with scoped RDS, → scoped_routes (31) → scoped_route_configurations_list (4) →
+ * scoped_route_configurations (1) → route_configuration_name (2), one per scope.
  */
 export function rdsNamesOfListener(any: Uint8Array): string[] {
   const listener = anyValue(any);
@@ -121,9 +122,18 @@ export function rdsNamesOfListener(any: Uint8Array): string[] {
     for (const filter of messageFields(chain, 3)) {
       for (const typed of messageFields(filter, 4)) {
         if (!stringField(typed, 1).endsWith(".HttpConnectionManager")) continue;
-        for (const rds of messageFields(anyValue(typed), 3)) {
+        const hcm = anyValue(typed);
+        for (const rds of messageFields(hcm, 3)) {
           const name = stringField(rds, 2);
           if (name) names.push(name);
+        }
+        for (const scoped of messageFields(hcm, 31)) {
+          for (const list of messageFields(scoped, 4)) {
+            for (const scope of messageFields(list, 1)) {
+              const name = stringField(scope, 2);
+              if (name) names.push(name);
+            }
+          }
         }
       }
     }

@@ -4,16 +4,30 @@
 // setImmediate as its "upstream"), which is where the JS garbage collector starts to dominate.
 //
 //   node scripts/build.js && node bench/gateway-overhead/hcm-inprocess.mjs
+//
+// --baseline-host FILE --baseline-hcm FILE add a third target in the same run, interleaved: another build of the host
+// (an ES module exporting WasmPlugin) and HCM (exporting HttpConnectionManager), e.g. bundled from git HEAD:
+//   git archive HEAD wasm/host gateway | tar -x -C /tmp/base
+//   npx esbuild /tmp/base/wasm/host/index.ts --bundle --platform=node --format=esm --outfile=/tmp/base/host.mjs
+//   npx esbuild /tmp/base/gateway/hcm.ts --bundle --platform=node --format=esm --packages=external --outfile=/tmp/base/hcm.mjs
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const argv = process.argv.slice(2);
+const flag = (name) => (argv.includes(name) ? resolve(argv[argv.indexOf(name) + 1]) : undefined);
+const [baselineHost, baselineHcm] = [flag("--baseline-host"), flag("--baseline-hcm")];
+if (!baselineHost !== !baselineHcm) throw new Error("--baseline-host and --baseline-hcm go together");
 const { WasmPlugin } = await import(join(root, "dist/wasm/host/index.js"));
 const { HttpConnectionManager } = await import(join(root, "dist/gateway/hcm.js"));
 
 const mod = await WebAssembly.compile(readFileSync(join(root, "wasm/build/halyard.wasm")));
 const plugin = await WasmPlugin.load(mod, { name: "echo", rootId: "halyard.echo", configuration: "{}" });
+const baseline = baselineHost && {
+  plugin: await (await import(baselineHost)).WasmPlugin.load(mod, { name: "echo", rootId: "halyard.echo", configuration: "{}" }),
+  Hcm: (await import(baselineHcm)).HttpConnectionManager,
+};
 const body = new TextEncoder().encode("hello from upstream\n");
 let upstreamDelay = false;
 const router = {
@@ -38,11 +52,22 @@ async function cpuPerRequest(hcm, n, inFlight) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const none = new HttpConnectionManager(cfg, [], router, undefined, []);
 const echo = new HttpConnectionManager(cfg, [plugin], router, undefined, []);
+const base = baseline && new baseline.Hcm(cfg, [baseline.plugin], router, undefined, []);
 for (const inFlight of [1, 32]) {
   upstreamDelay = inFlight > 1;
-  const a = [], b = [];
-  for (let r = 0; r < 7; r++) { a.push(await cpuPerRequest(none, 20000, inFlight)); b.push(await cpuPerRequest(echo, 20000, inFlight)); }
+  const a = [], b = [], c = [];
+  for (let r = 0; r < 7; r++) {
+    a.push(await cpuPerRequest(none, 20000, inFlight));
+    b.push(await cpuPerRequest(echo, 20000, inFlight));
+    if (base) c.push(await cpuPerRequest(base, 20000, inFlight));
+  }
   const [na, nb] = [median(a.slice(2)), median(b.slice(2))];
-  console.log(`${inFlight} in flight: no filter ${na.toFixed(2)} µs, echo ${nb.toFixed(2)} µs, added ${(nb - na).toFixed(2)} µs CPU per request`);
+  let line = `${inFlight} in flight: no filter ${na.toFixed(2)} µs, echo ${nb.toFixed(2)} µs, added ${(nb - na).toFixed(2)} µs CPU per request`;
+  if (base) {
+    const nc = median(c.slice(2));
+    line += `; baseline echo ${nc.toFixed(2)} µs, added ${(nc - na).toFixed(2)} µs (this build / baseline: ${((nb - na) / (nc - na)).toFixed(2)})`;
+  }
+  console.log(line);
 }
 await plugin.close();
+await baseline?.plugin.close();

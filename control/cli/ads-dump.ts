@@ -15,12 +15,15 @@ export type DumpedResources = Record<"listeners" | "routes" | "clusters" | "endp
 
 const AdsClient = grpc.makeGenericClientConstructor(grpcServiceDefinition(AggregatedDiscoveryService), "AggregatedDiscoveryService");
 
-/** RDS names the listeners point at (filter chains, default chain, api listener). */
+/** RDS names the listeners point at (filter chains, default chain, api listener; scoped routes' scopes). */
 function routeNames(listeners: readonly Listener[]): string[] {
   const names = new Set<string>();
   const visit = (any: Any | undefined) => {
     const hcm = any && anyUnpack(any, HttpConnectionManagerSchema);
     if (hcm?.routeSpecifier.case === "rds") names.add(hcm.routeSpecifier.value.routeConfigName);
+    // Scoped RDS with an inline scope list: each scope's route configuration comes over RDS.
+    const scoped = hcm?.routeSpecifier.case === "scopedRoutes" ? hcm.routeSpecifier.value.configSpecifier : undefined;
+    if (scoped?.case === "scopedRouteConfigurationsList") for (const s of scoped.value.scopedRouteConfigurations) if (s.routeConfigurationName) names.add(s.routeConfigurationName);
   };
   for (const l of listeners) {
     for (const chain of [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]) {
@@ -71,7 +74,9 @@ export async function dumpAds(target: string, node: { id: string; metadata: Json
         const type = resourceType(response.typeUrl);
         if (!type) return;
         const messages = response.resources.map((r) => fromBinary(type.schema, r.value));
-        got.set(response.typeUrl, messages);
+        // Only LDS and CDS responses carry the whole state; RDS / EDS ones may carry just what changed.
+        if (type.fullState) got.set(response.typeUrl, messages);
+        else got.set(response.typeUrl, [...new Map([...(got.get(response.typeUrl) ?? []), ...messages].map((m) => [type.nameOf(m), m])).values()]);
         request(response.typeUrl, subscribed.get(response.typeUrl) ?? [], response); // ACK
         if (response.typeUrl === CLUSTER_TYPE) follow(ENDPOINT_TYPE, edsNames(messages as Cluster[]));
         if (response.typeUrl === LISTENER_TYPE) follow(ROUTE_TYPE, routeNames(messages as Listener[]));

@@ -1,5 +1,6 @@
-// `halyard bootstrap --node <id> --xds <host:port> [--wasm <path>] [--label k=v]... [-o json|yaml]`: the Envoy v3
-// bootstrap (canonical proto3 JSON) that connects a proxy to `halyard serve` over ADS.
+// `halyard bootstrap --node <id> --xds <host:port> [--wasm <path>] [--label k=v]... [--sds-socket <path>] [-o json|yaml]`:
+// the Envoy v3 bootstrap (canonical proto3 JSON) that connects a proxy to `halyard serve` over ADS; with
+// --sds-socket, the workload certificate comes from `halyard agent` on that Unix socket.
 import { toJson } from "@bufbuild/protobuf";
 import { stringify } from "yaml";
 import { BootstrapSchema } from "../../gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
@@ -7,12 +8,13 @@ import { registry as protoRegistry } from "../../gen/registry.js";
 import { buildBootstrap, parseHostPort, type BootstrapOptions } from "../translate/xds/bootstrap.js";
 import type { Output } from "./proxy-config.js";
 
-const USAGE = "usage: halyard bootstrap --node <id> --xds <host:port> [--wasm <path>] [--label k=v]... [-o json|yaml]";
+const USAGE = "usage: halyard bootstrap --node <id> --xds <host:port> [--wasm <path>] [--label k=v]... [--sds-socket <path>] [-o json|yaml]";
 
 export function parseBootstrapArgs(argv: readonly string[]): (BootstrapOptions & { output: "json" | "yaml" }) | { error: string } {
   let nodeId = "";
   let xds: BootstrapOptions["xds"] | undefined;
   let wasmPath: string | undefined;
+  let sdsSocket: string | undefined;
   let output: "json" | "yaml" = "json";
   const labels: Record<string, string> = {};
   try {
@@ -28,6 +30,7 @@ export function parseBootstrapArgs(argv: readonly string[]): (BootstrapOptions &
       if (flag === "--node") nodeId = value();
       else if (flag === "--xds") xds = parseHostPort(value(), "--xds");
       else if (flag === "--wasm") wasmPath = value();
+      else if (flag === "--sds-socket") sdsSocket = value();
       else if (flag === "--label") {
         const v = value();
         const at = v.indexOf("=");
@@ -45,7 +48,7 @@ export function parseBootstrapArgs(argv: readonly string[]): (BootstrapOptions &
   }
   if (!nodeId) return { error: `--node is required; ${USAGE}` };
   if (!xds) return { error: `--xds is required; ${USAGE}` };
-  return { nodeId, xds, output, labels, ...(wasmPath ? { wasmPath } : {}) };
+  return { nodeId, xds, output, labels, ...(wasmPath ? { wasmPath } : {}), ...(sdsSocket ? { sdsSocket } : {}) };
 }
 
 export async function runBootstrap(argv: string[], io: Output): Promise<number> {

@@ -8,6 +8,10 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  agent: {
+    summary: "istio-agent for Envoy: keep the workload certificate (--ca, --token-file) fresh and serve it over SDS on a Unix socket (--sds-socket)",
+    load: () => import("../../gateway/identity/agent-cli.js"),
+  },
   analyze: {
     summary: "analyze Istio config files as istioctl analyze does: exit 1 on any error",
     load: () => import("../analyze/command.js"),
@@ -29,7 +33,7 @@ export const commands: Record<string, Command> = {
     load: () => import("./xcheck.js"),
   },
   "x describe": {
-    summary: "mTLS mode per inbound port and the PeerAuthentication behind it, AuthorizationPolicies, and a --cert's SPIFFE ID and expiry for a workload (--node) from config (-f)",
+    summary: "mTLS mode per inbound port and the PeerAuthentication behind it, AuthorizationPolicies, and the SPIFFE ID and expiry of a --cert or of the certificate its agent serves (--sds-socket) for a workload (--node) from config (-f)",
     load: () => import("./xdescribe.js"),
   },
   serve: {

@@ -38,7 +38,16 @@ function chainDestination(filters: Listener["filterChains"][number]["filters"]):
   const f = filters[0];
   if (f?.configType.case !== "typedConfig") return "-";
   const hcm = anyUnpack(f.configType.value, HttpConnectionManagerSchema);
-  if (hcm) return hcm.routeSpecifier.case === "rds" ? `Route: ${hcm.routeSpecifier.value.routeConfigName}` : hcm.routeSpecifier.case === "routeConfig" ? `Inline Route: ${hcm.routeSpecifier.value.name}` : "-";
+  if (hcm) {
+    const spec = hcm.routeSpecifier;
+    if (spec.case === "rds") return `Route: ${spec.value.routeConfigName}`;
+    if (spec.case === "routeConfig") return `Inline Route: ${spec.value.name}`;
+    if (spec.case === "scopedRoutes") {
+      const list = spec.value.configSpecifier.case === "scopedRouteConfigurationsList" ? spec.value.configSpecifier.value.scopedRouteConfigurations.length : undefined;
+      return `Scoped Routes: ${spec.value.name}${list === undefined ? "" : ` (${list} scopes)`}`;
+    }
+    return "-";
+  }
   const tcp = anyUnpack(f.configType.value, TcpProxySchema);
   if (tcp?.clusterSpecifier.case === "cluster") return `Cluster: ${tcp.clusterSpecifier.value}`;
   return "-";

@@ -1,18 +1,21 @@
 // `halyard serve -f <file|dir>... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0] [--ca-port 15012]
-// [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local] [--wasm-remote[=<url>]]`:
+// [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local] [--wasm-remote[=<url>]]
+// [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]`:
 // the control plane. The command needs a SnapshotBuilder (the Istio → xDS translator), or a factory making one
 // from the translate options (`--wasm-remote`: proxies fetch halyard.wasm from this HTTP port, by URL and sha256).
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDuration } from "../ca/duration.js";
 import { formatError } from "../config/errors.js";
+import { DEFAULT_OUTBOUND_TRAFFIC_MODE, parseOutboundTrafficMode, type OutboundTrafficMode } from "../translate/outbound-policy.js";
 import { serve, ServeConfigError, type SnapshotBuilder } from "../serve.js";
 import { WASM_HTTP_PATH } from "../serve-wasm.js";
 import type { CommandModule } from "./commands.js";
 
 const USAGE =
   "usage: halyard serve -f <file|dir> [-f <file|dir>]... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]" +
-  " [--ca-port 15012] [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local] [--wasm-remote[=<url>]]";
+  " [--ca-port 15012] [--workload-cert-ttl 24h] [--state-dir .halyard] [--trust-domain cluster.local] [--wasm-remote[=<url>]]" +
+  " [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]";
 
 /** The module `--wasm-remote` serves: the one `node scripts/build.js wasm` builds. */
 const WASM_FILE = fileURLToPath(new URL("../../../wasm/build/halyard.wasm", import.meta.url));
@@ -20,6 +23,10 @@ const WASM_FILE = fileURLToPath(new URL("../../../wasm/build/halyard.wasm", impo
 /** What the translator is told when proxies fetch halyard.wasm from this control plane. */
 export interface ServeTranslateOptions {
   wasm?: { kind: "remote"; url: string; sha256: string };
+  /** `--outbound-traffic-policy`: the mesh default for sidecars no Sidecar resource sets one for. */
+  outboundTrafficPolicy?: OutboundTrafficMode;
+  /** `--trust-domain`: SPIFFE ids in upstream SAN checks and the authz filter's trust domain. */
+  security?: { trustDomain: string };
 }
 export type ServeBuilderFactory = (options: ServeTranslateOptions) => SnapshotBuilder;
 
@@ -37,6 +44,8 @@ export interface ServeArgs {
    * --http-port address; a string: that URL, for when --host is 0.0.0.0 or proxies see another address).
    */
   wasmRemote?: true | string;
+  /** MeshConfig outboundTrafficPolicy.mode (default ALLOW_ANY, as Istio). */
+  outboundTrafficPolicy: OutboundTrafficMode;
 }
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: string } {
@@ -49,6 +58,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: st
     workloadCertTtlMs: 24 * 3_600_000,
     stateDir: resolve(".halyard"),
     trustDomain: "cluster.local",
+    outboundTrafficPolicy: DEFAULT_OUTBOUND_TRAFFIC_MODE,
   };
   let takingPaths = false;
   for (let i = 0; i < argv.length; i++) {
@@ -83,6 +93,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: st
       else if (flag === "--workload-cert-ttl") (args.workloadCertTtlMs = duration()), (takingPaths = false);
       else if (flag === "--state-dir") (args.stateDir = resolve(value())), (takingPaths = false);
       else if (flag === "--trust-domain") (args.trustDomain = value()), (takingPaths = false);
+      else if (flag === "--outbound-traffic-policy") (args.outboundTrafficPolicy = parseOutboundTrafficMode(value(), flag)), (takingPaths = false);
       else if (flag === "--wasm-remote") (args.wasmRemote = inline === undefined ? true : wasmUrl(inline)), (takingPaths = false);
       else if (flag === "-h" || flag === "--help") return { error: USAGE };
       else if (arg.startsWith("-")) return { error: `unknown option ${arg}; ${USAGE}` };
@@ -126,7 +137,11 @@ export function createServeCommand(builder: SnapshotBuilder | ServeBuilderFactor
           paths: args.paths,
           builder: (served) => {
             if (typeof builder !== "function") return builder;
-            return builder(args.wasmRemote && served.wasm ? { wasm: { kind: "remote", ...served.wasm } } : {});
+            return builder({
+              ...(args.wasmRemote && served.wasm ? { wasm: { kind: "remote" as const, ...served.wasm } } : {}),
+              outboundTrafficPolicy: args.outboundTrafficPolicy,
+              security: { trustDomain: args.trustDomain },
+            });
           },
           ...(args.wasmRemote ? { wasm: { file: WASM_FILE, ...(typeof args.wasmRemote === "string" ? { url: args.wasmRemote } : {}) } } : {}),
           host: args.host,

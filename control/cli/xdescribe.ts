@@ -1,7 +1,8 @@
-// `halyard x describe --node <id> -f <file|dir>... [--cert <pem>]`: what the mesh's security config means for one
-// workload: the mTLS mode of each inbound port and the PeerAuthentication that decided it (level, age, why),
-// the AuthorizationPolicies that apply (workload selector, namespace-wide, or mesh-wide from the root namespace),
-// and, with --cert, the SPIFFE ID and expiry of a workload certificate.
+// `halyard x describe --node <id> -f <file|dir>... [--cert <pem> | --sds-socket <path>]`: what the mesh's security
+// config means for one workload: the mTLS mode of each inbound port and the PeerAuthentication that decided it
+// (level, age, why), the AuthorizationPolicies that apply (workload selector, namespace-wide, or mesh-wide from the
+// root namespace), and the SPIFFE ID and expiry of the workload certificate: from a file (--cert), or the one the
+// workload's `halyard agent` serves right now (--sds-socket: SDS FetchSecrets `default` on its Unix socket).
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { buildConfigSet } from "../config/config-set.js";
@@ -14,12 +15,14 @@ import { DEFAULT_ROOT_NAMESPACE, selectAuthorizationPolicies } from "../translat
 import { inboundPorts } from "../translate/xds/clusters.js";
 import { proxyContext } from "../translate/xds/node.js";
 
-const USAGE = "usage: halyard x describe --node <id> -f <file|dir>... [--cert <workload-cert.pem>]";
+const USAGE = "usage: halyard x describe --node <id> -f <file|dir>... [--cert <workload-cert.pem> | --sds-socket <agent socket>]";
 
 export interface DescribeArgs {
   nodeId: string;
   paths: string[];
   cert?: string;
+  /** The agent's SDS socket to read the current `default` certificate from. */
+  sdsSocket?: string;
 }
 
 export function parseDescribeArgs(argv: readonly string[]): DescribeArgs | { error: string } {
@@ -37,17 +40,19 @@ export function parseDescribeArgs(argv: readonly string[]): DescribeArgs | { err
       continue;
     }
     if (flag.startsWith("-")) takingPaths = false;
-    if (flag === "--node" || flag === "--cert") {
+    if (flag === "--node" || flag === "--cert" || flag === "--sds-socket") {
       const v = value();
       if (!v) return { error: `${flag} needs a value; ${USAGE}` };
       if (flag === "--node") out.nodeId = v;
-      else out.cert = v;
+      else if (flag === "--cert") out.cert = v;
+      else out.sdsSocket = v;
     } else if (flag.startsWith("-")) return { error: `unknown option ${flag}; ${USAGE}` };
     else if (takingPaths) out.paths.push(arg);
     else return { error: `unexpected argument ${JSON.stringify(arg)}; ${USAGE}` };
   }
   if (!out.nodeId) return { error: `--node is required; ${USAGE}` };
   if (out.paths.length === 0) return { error: `no config given (-f); ${USAGE}` };
+  if (out.cert && out.sdsSocket) return { error: `give --cert or --sds-socket, not both; ${USAGE}` };
   return out;
 }
 
@@ -76,11 +81,16 @@ export async function describeCertificate(path: string, now = Date.now()): Promi
   } catch (e) {
     throw new Error(`--cert ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
+  return describeCertificatePem(pem, `--cert ${path}`, now);
+}
+
+/** SPIFFE ID and validity of the first certificate in `pem`; throws a one-line error naming `where`. */
+export function describeCertificatePem(pem: string, where: string, now = Date.now()): string[] {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(pem);
   } catch {
-    throw new Error(`--cert ${path}: not a PEM X.509 certificate`);
+    throw new Error(`${where}: not a PEM X.509 certificate`);
   }
   const uris = (cert.subjectAltName ?? "").split(", ").filter((s) => s.startsWith("URI:")).map((s) => s.slice(4));
   const spiffe = uris.find((u) => u.startsWith("spiffe://"));
@@ -121,6 +131,11 @@ export async function describe(args: DescribeArgs, now = Date.now()): Promise<st
   for (const p of policies) lines.push(`  ${`${p.metadata.namespace}/${p.metadata.name}`.padEnd(32)} ${(p.spec.action ?? "ALLOW").padEnd(7)} ${authzScope(p, DEFAULT_ROOT_NAMESPACE)}`);
 
   if (args.cert) lines.push("", `Certificate ${args.cert}:`, ...(await describeCertificate(args.cert, now)));
+  if (args.sdsSocket) {
+    const { fetchWorkloadCertificate } = await import("../../gateway/identity/sds-client.js");
+    const pem = await fetchWorkloadCertificate(args.sdsSocket);
+    lines.push("", `Certificate (SDS "default" from the agent on ${args.sdsSocket}):`, ...describeCertificatePem(pem, `--sds-socket ${args.sdsSocket}`, now));
+  }
   return lines.join("\n") + "\n";
 }
 

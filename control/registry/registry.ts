@@ -109,7 +109,10 @@ export class ServiceRegistry {
     }
     const inNamespace = this.#workloadsByNamespace.get(node.namespace) ?? [];
     const workloadEntry = inNamespace.find((we) => we.metadata.name === node.workloadName) ?? inNamespace.find((we) => we.spec.address === node.ip);
-    return { node, workloadEntry, endpoints: [...(this.#byAddress.get(node.ip) ?? [])] };
+    const atAddress = this.#byAddress.get(node.ip) ?? [];
+    // Several workloads on one address (a whole mesh on one machine, sidecars on loopback): the node's own name picks its endpoints.
+    const own = atAddress.filter((e) => e.endpoint.workloadName === node.workloadName && e.service.namespace === node.namespace);
+    return { node, workloadEntry, endpoints: own.length > 0 ? own : [...atAddress] };
   }
 }
 

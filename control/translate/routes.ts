@@ -1,7 +1,8 @@
 // Istio traffic config (VirtualService + DestinationRule + Gateway + the service registry) as the route engine's
 // configuration for one proxy, one config per listener port (engine/route/CONFIG.md), plus the clusters the
 // routes name. Sidecars get a virtual host per service port (its VirtualService's routes, else a default route)
-// and Istio's catch-all passthrough; gateway proxies get the hosts their servers and VirtualServices agree on.
+// and Istio's catch-all (allow_any passthrough, or block_all under REGISTRY_ONLY); gateway proxies get the hosts
+// their servers and VirtualServices agree on.
 import type { ConfigSet } from "../config/config-set.js";
 import type { ConfigError } from "../config/errors.js";
 import type { Gateway, Server, VirtualService } from "../config/types.js";
@@ -14,6 +15,7 @@ import { ClusterResolver, type ClusterRef } from "./destinations.js";
 import { intersectHosts, serverHostsFor, sidecarServiceDomains } from "./domains.js";
 import type { EngineRoute, EngineRouteConfig, EngineVirtualHost } from "./engine-config.js";
 import { translateHttpRoute, type RouteContext } from "./http-route.js";
+import { outboundTrafficMode, type OutboundTrafficMode } from "./outbound-policy.js";
 import { gatewayKey, type GatewayProxy, type Proxy, type SidecarProxy } from "./proxy.js";
 import { proxyGatewayNames, virtualServicesFor } from "./selection.js";
 
@@ -33,11 +35,17 @@ export interface RouteTranslation {
   clusters: ClusterRef[];
   /** Config that translates but will not behave as written (missing subsets, unknown hosts, dropped fields). */
   warnings: ConfigError[];
+  /** Sidecars: where hosts outside the registry go (`allow_any` passthrough or `block_all` 502); gateways: ALLOW_ANY. */
+  outboundTrafficPolicy: OutboundTrafficMode;
 }
 
 export interface TranslateOptions {
   /** The registry built from the same config (built here when omitted). */
   registry?: ServiceRegistry;
+  /** The mesh's outboundTrafficPolicy mode, for sidecars no Sidecar resource sets one for. Default ALLOW_ANY. */
+  outboundTrafficPolicy?: OutboundTrafficMode;
+  /** meshConfig rootNamespace (mesh-wide Sidecar resources). Default istio-system. */
+  rootNamespace?: string;
 }
 
 export function translateRoutes(config: ConfigSet, proxy: Proxy, options: TranslateOptions = {}): RouteTranslation {
@@ -45,11 +53,18 @@ export function translateRoutes(config: ConfigSet, proxy: Proxy, options: Transl
   const issues = new IssueCollector(config);
   const clusters = new ClusterResolver(registry, config.destinationRules, proxy, issues);
   const base = { config, registry, issues, clusters };
-  const byPort = proxy.kind === "sidecar" ? sidecarRoutes(base, proxy) : gatewayRoutes(base, proxy);
+  const outboundTrafficPolicy =
+    proxy.kind === "sidecar"
+      ? outboundTrafficMode(config, proxy.namespace, proxy.labels, {
+          ...(options.outboundTrafficPolicy ? { meshDefault: options.outboundTrafficPolicy } : {}),
+          ...(options.rootNamespace ? { rootNamespace: options.rootNamespace } : {}),
+        })
+      : "ALLOW_ANY";
+  const byPort = proxy.kind === "sidecar" ? sidecarRoutes(base, proxy, outboundTrafficPolicy) : gatewayRoutes(base, proxy);
   const routeConfigs = [...byPort.entries()]
     .sort(([a], [b]) => a - b)
     .map(([port, config]) => ({ port, name: proxy.kind === "sidecar" ? String(port) : `http.${port}`, config }));
-  return { proxy, routeConfigs, clusters: clusters.clusters, warnings: issues.list };
+  return { proxy, routeConfigs, clusters: clusters.clusters, warnings: issues.list, outboundTrafficPolicy };
 }
 
 /** The route config of one listener port, if the proxy has one. */
@@ -111,7 +126,7 @@ function claim(vsHost: string, service: string): number {
   return vsHost.startsWith("*") && hostsOverlap(vsHost, service) ? vsHost.length : -1;
 }
 
-function sidecarRoutes(base: Base, proxy: SidecarProxy): Map<number, EngineRouteConfig> {
+function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMode): Map<number, EngineRouteConfig> {
   const { config, registry, clusters, issues } = base;
   const gatewayNames = proxyGatewayNames(proxy);
   const services: RegistryService[] = [];
@@ -194,16 +209,18 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy): Map<number, EngineRoute
   }
 
   const out = new Map<number, EngineRouteConfig>();
-  for (const [port, vhosts] of vhostsByPort) {
-    // Istio's outbound default (ALLOW_ANY): unknown hosts pass through to their original destination, no retries.
-    const allowAny: EngineVirtualHost = {
-      name: "allow_any",
-      domains: ["*"],
-      routes: [{ name: "allow_any", route: [{ cluster: clusters.passthrough() }], retries: { attempts: 0 } }],
-    };
-    out.set(port, { virtual_hosts: dedupeDomains([...vhosts, allowAny]) });
-  }
+  for (const [port, vhosts] of vhostsByPort) out.set(port, { virtual_hosts: dedupeDomains([...vhosts, catchAllVirtualHost(mode, clusters)]) });
   return out;
+}
+
+/**
+ * Istio's BuildCatchAllVirtualHost, last on every port: ALLOW_ANY passes unknown hosts through to their original
+ * destination (PassthroughCluster, no retries); REGISTRY_ONLY answers them 502 (`block_all`, Istio's direct
+ * response, so the BlackHoleCluster is never reached from HTTP).
+ */
+function catchAllVirtualHost(mode: OutboundTrafficMode, clusters: ClusterResolver): EngineVirtualHost {
+  if (mode === "REGISTRY_ONLY") return { name: "block_all", domains: ["*"], routes: [{ name: "block_all", direct_response: { status: 502 } }] };
+  return { name: "allow_any", domains: ["*"], routes: [{ name: "allow_any", route: [{ cluster: clusters.passthrough() }], retries: { attempts: 0 } }] };
 }
 
 // ---- gateways ----

@@ -24,6 +24,11 @@ export interface ResourceType {
   nameOf(message: Message): string;
   /** LDS and CDS: an initial request without names subscribes to everything. */
   wildcardByDefault: boolean;
+  /**
+   * LDS and CDS: every state-of-the-world response carries the complete state (a missing resource is a removed
+   * one). Other types (RDS, EDS, SDS) are grouped as in delta xDS: a response may carry only changed resources.
+   */
+  fullState: boolean;
 }
 
 const byName = (m: Message) => String((m as unknown as { name: string }).name);
@@ -33,17 +38,18 @@ const byName = (m: Message) => String((m as unknown as { name: string }).name);
  * (or listener) finds the dependent resource arriving right after it.
  */
 export const RESOURCE_TYPES: readonly ResourceType[] = [
-  { typeUrl: CLUSTER_TYPE, short: "clusters", schema: ClusterSchema, nameOf: byName, wildcardByDefault: true },
+  { typeUrl: CLUSTER_TYPE, short: "clusters", schema: ClusterSchema, nameOf: byName, wildcardByDefault: true, fullState: true },
   {
     typeUrl: ENDPOINT_TYPE,
     short: "endpoints",
     schema: ClusterLoadAssignmentSchema,
     nameOf: (m) => String((m as unknown as { clusterName: string }).clusterName),
     wildcardByDefault: false,
+    fullState: false,
   },
-  { typeUrl: LISTENER_TYPE, short: "listeners", schema: ListenerSchema, nameOf: byName, wildcardByDefault: true },
-  { typeUrl: ROUTE_TYPE, short: "routes", schema: RouteConfigurationSchema, nameOf: byName, wildcardByDefault: false },
-  { typeUrl: SECRET_TYPE, short: "secrets", schema: SecretSchema, nameOf: byName, wildcardByDefault: false },
+  { typeUrl: LISTENER_TYPE, short: "listeners", schema: ListenerSchema, nameOf: byName, wildcardByDefault: true, fullState: true },
+  { typeUrl: ROUTE_TYPE, short: "routes", schema: RouteConfigurationSchema, nameOf: byName, wildcardByDefault: false, fullState: false },
+  { typeUrl: SECRET_TYPE, short: "secrets", schema: SecretSchema, nameOf: byName, wildcardByDefault: false, fullState: false },
 ];
 
 const BY_URL = new Map(RESOURCE_TYPES.map((t) => [t.typeUrl, t]));

@@ -4,13 +4,20 @@
 // across all streams stay under a budget: a response is encoded only when it can go out.
 //
 // A response the transport has not finished within `stallMs` stops counting against the budget (one stuck proxy
-// must not hold up the others); its stream still sends nothing more until that write completes.
+// must not hold up the others); its stream still sends nothing more until that write completes. Stalled writes are
+// bounded too (`maxStalledBytes`): when every receiver is slow (a loaded machine), releasing each stalled write
+// would let the bytes being written grow without limit; past that bound a stalled write keeps its budget.
 
 export interface SendBudgetOptions {
-  /** Bytes of encoded responses being written at once, over all streams. Default 64 MiB. */
+  /**
+   * Bytes of encoded responses being written at once, over all streams. Default 32 MiB: on loopback that is most
+   * of a second of what 2 000 proxies read, and the transport holds a framed copy of each, so memory is ~2x this.
+   */
   maxBytesInFlight?: number;
   /** After this long a write no longer holds budget. Default 5 s. */
   stallMs?: number;
+  /** Bytes of stalled writes that may stop holding budget, over all streams. Default: maxBytesInFlight. */
+  maxStalledBytes?: number;
 }
 
 /** Writes an encoded response to the transport; `done` once it has been handed over (or failed). */
@@ -31,12 +38,33 @@ export interface SendChannel {
 export class SendBudget {
   readonly #max: number;
   readonly #stallMs: number;
+  readonly #maxStalled: number;
   #inFlight = 0;
+  #stalled = 0;
   readonly #waiting = new Set<Channel>();
 
   constructor(options: SendBudgetOptions = {}) {
-    this.#max = options.maxBytesInFlight ?? 64 * 2 ** 20;
+    this.#max = options.maxBytesInFlight ?? 16 * 2 ** 20;
     this.#stallMs = options.stallMs ?? 5000;
+    this.#maxStalled = options.maxStalledBytes ?? this.#max;
+  }
+
+  /** Bytes of stalled writes that no longer hold budget. */
+  get bytesStalled(): number {
+    return this.#stalled;
+  }
+
+  /** @internal A write of `bytes` stalled: stop counting it against the budget, if the stalled bound allows. */
+  stall(bytes: number): boolean {
+    if (this.#stalled + bytes > this.#maxStalled) return false;
+    this.#stalled += bytes;
+    this.give(bytes);
+    return true;
+  }
+
+  /** @internal A stalled write finished (or its stream closed). */
+  unstall(bytes: number): void {
+    this.#stalled -= bytes;
   }
 
   /** Bytes currently being written. */
@@ -110,15 +138,29 @@ class Channel implements SendChannel {
     const { message } = this.#queue.shift()!;
     const bytes = this.encode(message);
     let held = bytes.length;
+    let stalled = 0;
     this.budget.take(held);
     this.#writing = true;
     const release = () => {
+      if (stalled > 0) this.budget.unstall(stalled);
+      stalled = 0;
       if (held === 0) return;
       const n = held;
       held = 0;
       this.budget.give(n);
     };
-    const stall = setTimeout(release, this.budget.stallMs);
+    let stall: ReturnType<typeof setTimeout>;
+    const onStall = () => {
+      if (held === 0) return;
+      if (this.budget.stall(held)) {
+        stalled = held;
+        held = 0;
+      } else {
+        stall = setTimeout(onStall, this.budget.stallMs);
+        stall.unref?.();
+      }
+    };
+    stall = setTimeout(onStall, this.budget.stallMs);
     stall.unref?.();
     this.#release = () => {
       clearTimeout(stall);

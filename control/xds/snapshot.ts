@@ -452,6 +452,59 @@ export function encodedSelection(type: TypeSnapshot, subscription: Subscription)
   return selectResources(type, subscription).map(resourcesEntry);
 }
 
+/** Whether a subscription selects the resource named `name`. */
+function selects(subscription: Subscription, name: string): boolean {
+  return subscription.wildcard || subscription.names.has(name);
+}
+
+/** Per (earlier, later) type snapshot: the names whose resource is new or changed in the later one. */
+const changes = new WeakMap<TypeSnapshot, WeakMap<TypeSnapshot, string[]>>();
+
+function changedNames(earlier: TypeSnapshot, later: TypeSnapshot): string[] {
+  let byLater = changes.get(earlier);
+  if (!byLater) changes.set(earlier, (byLater = new WeakMap()));
+  let names = byLater.get(later);
+  if (!names) {
+    names = [];
+    for (const [name, r] of later.resources) if (earlier.resources.get(name)?.version !== r.version) names.push(name);
+    byLater.set(later, names);
+  }
+  return names;
+}
+
+/**
+ * What a state-of-the-world response of a type that is not full-state (RDS, EDS) needs to carry, in name order:
+ * the selected resources that are new or changed since `sent` (the type snapshot the stream last answered from,
+ * with the subscription it answered), plus the selected ones that subscription did not cover.
+ */
+export function changedSelection(sent: TypeSnapshot, sentSubscription: Subscription, type: TypeSnapshot, subscription: Subscription): CachedResource[] {
+  const out = new Map<string, CachedResource>();
+  if (sent !== type) {
+    for (const name of changedNames(sent, type)) if (selects(subscription, name)) out.set(name, type.resources.get(name)!);
+  }
+  if (sentSubscription !== subscription) {
+    const candidates = subscription.wildcard ? type.resources.keys() : subscription.names.values();
+    for (const name of candidates) {
+      if (selects(sentSubscription, name) || out.has(name)) continue;
+      const r = type.resources.get(name);
+      if (r) out.set(name, r);
+    }
+  }
+  return [...out.values()].sort(byResourceName);
+}
+
+/** Each resource's DiscoveryResponse.resources entry, written once per resource (many streams send the same one). */
+const entries = new WeakMap<CachedResource, Uint8Array>();
+
+/** `resources` encoded as DiscoveryResponse.resources: the bytes toBinary writes for their `any`s, in this order. */
+export function encodedResources(resources: readonly CachedResource[]): Uint8Array[] {
+  return resources.map((r) => {
+    let entry = entries.get(r);
+    if (!entry) entries.set(r, (entry = resourcesEntry(r)));
+    return entry;
+  });
+}
+
 function byResourceName(a: CachedResource, b: CachedResource): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

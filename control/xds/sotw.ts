@@ -4,6 +4,12 @@
 // subscription it was computed for. A request answering the last nonce is an ACK, or a NACK when it has
 // error_detail; either way the next response waits until the resources change (a NACKed version is not re-sent).
 // A changed subscription, or the first request for a type, is answered at once.
+//
+// Only Listener and Cluster responses carry the complete state (resource-types.ts `fullState`). For the other
+// types the stream remembers the type snapshot it last answered from, and a response carries just the selected
+// resources that changed since then, plus newly subscribed ones: a VirtualService edit re-sends one scope's
+// RouteConfiguration, not every route configuration the proxy follows. After a cluster push the endpoints go out
+// whole again (a re-sent cluster warms and waits for all of its endpoints).
 import { create } from "@bufbuild/protobuf";
 import {
   DiscoveryResponseSchema,
@@ -13,7 +19,7 @@ import {
 import type { Watch } from "./cache.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, resourceType } from "./resource-types.js";
 import { attachEncoding, encodeDiscoveryResponse } from "./encoded-response.js";
-import { encodedSelection, selectResources, type Subscription, type TypeSnapshot } from "./snapshot.js";
+import { changedSelection, encodedResources, encodedSelection, selectResources, type Subscription, type TypeSnapshot } from "./snapshot.js";
 import { StreamSession, type StreamContext } from "./stream-session.js";
 
 /** Never a real version: makes the cache answer a watch at once (or on the node's first snapshot). */
@@ -32,6 +38,8 @@ interface SotwTypeState {
   watch: Watch | undefined;
   /** Answer the next request even if nothing changed (endpoints after their cluster was re-sent). */
   answerNext: boolean;
+  /** Types that are not full-state: the type snapshot the last response was computed from (undefined: send all). */
+  sentType: TypeSnapshot | undefined;
 }
 
 export class SotwStream extends StreamSession<DiscoveryRequest> {
@@ -49,12 +57,12 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
     const answering = request.responseNonce !== "" && state !== undefined;
     if (answering && request.responseNonce !== state.nonce) return; // stale: a newer response is on its way
 
-    const parsed = parseSubscription(typeUrl, request.resourceNames, state);
-    // ACKs repeat the subscription (EDS: thousands of names); an unchanged one is kept, not re-recorded.
-    const unchanged = state !== undefined && state.legacyWildcard === parsed.legacyWildcard && sameSubscription(state.subscription, parsed.subscription);
-    const subscription = unchanged ? state.subscription : parsed.subscription;
-    const legacyWildcard = parsed.legacyWildcard;
-    if (!unchanged) this.sync!.subscribed(typeUrl, [...subscription.names], subscription.wildcard);
+    // ACKs repeat the subscription (EDS: thousands of names); an unchanged one is kept, not re-parsed or re-recorded.
+    const unchanged = state !== undefined && requestsSame(state, request.resourceNames);
+    const parsed = unchanged ? undefined : parseSubscription(typeUrl, request.resourceNames, state);
+    const subscription = parsed ? parsed.subscription : state!.subscription;
+    const legacyWildcard = parsed ? parsed.legacyWildcard : state!.legacyWildcard;
+    if (parsed) this.sync!.subscribed(typeUrl, subscription.names, subscription.wildcard);
 
     if (answering) {
       if (request.errorDetail) {
@@ -74,6 +82,7 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
       sentSubscription: undefined,
       watch: undefined,
       answerNext: false,
+      sentType: undefined,
     };
     next.watch?.cancel();
     next.subscription = subscription;
@@ -104,15 +113,18 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
     if (this.closed) return;
     const nonce = this.nextNonce();
     const subscription = state.subscription;
+    const partial = state.sentType !== undefined && state.sentSubscription !== undefined && resourceType(type.typeUrl)?.fullState === false;
+    const changed = partial ? changedSelection(state.sentType!, state.sentSubscription!, type, subscription) : undefined;
     const response = create(DiscoveryResponseSchema, {
       versionInfo: type.version,
-      resources: selectResources(type, subscription).map((r) => r.any),
+      resources: (changed ?? selectResources(type, subscription)).map((r) => r.any),
       typeUrl: type.typeUrl,
       nonce,
       controlPlane: { identifier: CONTROL_PLANE_ID },
     });
     // Encoded when the transport gets to it, mostly from the shared set's bytes (thousands of streams, same resources).
-    this.send(attachEncoding(response, () => encodeDiscoveryResponse(response, encodedSelection(type, subscription))));
+    this.send(attachEncoding(response, () => encodeDiscoveryResponse(response, changed ? encodedResources(changed) : encodedSelection(type, subscription))));
+    if (resourceType(type.typeUrl)?.fullState === false) state.sentType = type;
     state.nonce = nonce;
     state.sentVersion = type.version;
     state.sentSubscription = subscription;
@@ -127,6 +139,7 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
   #resendEndpoints(): void {
     const eds = this.#types.get(ENDPOINT_TYPE);
     if (!eds) return;
+    eds.sentType = undefined;
     if (eds.watch) {
       eds.watch.cancel();
       this.#arm(ENDPOINT_TYPE, eds, ANSWER_NOW);
@@ -139,20 +152,53 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
   }
 }
 
+/** Whether a request's resource_names would parse to the subscription `state` already has (no allocation). */
+function requestsSame(state: SotwTypeState, resourceNames: readonly string[]): boolean {
+  const { subscription, legacyWildcard } = state;
+  if (resourceNames.length === 0) return subscription.names.size === 0 && subscription.wildcard === legacyWildcard;
+  let star = false;
+  let count = 0;
+  for (const n of resourceNames) {
+    if (n === "*") star = true;
+    else if (!subscription.names.has(n)) return false;
+    else count++;
+  }
+  return count === subscription.names.size && star === (subscription.wildcard && !legacyWildcard);
+}
+
+/**
+ * Subscriptions by content, shared by every stream asking for the same names (sidecars alike subscribe alike): one
+ * set of names in memory instead of one per stream, and what the cache memoises per (type, subscription) — the
+ * fingerprint a push compares, the coverage — is computed once for all of them. Bounded: cleared when full.
+ */
+const internedSubscriptions = new Map<string, Subscription>();
+const MAX_INTERNED_SUBSCRIPTIONS = 4096;
+
+function internSubscription(wildcard: boolean, names: string[]): Subscription {
+  const key = `${wildcard ? "*" : ""}\n${names.join("\n")}`;
+  let known = internedSubscriptions.get(key);
+  if (!known) {
+    if (internedSubscriptions.size >= MAX_INTERNED_SUBSCRIPTIONS) internedSubscriptions.clear();
+    // Frozen: never edited once made, so the cache may remember what it computed for it (snapshot.ts).
+    known = Object.freeze({ wildcard, names: new Set(names) });
+    internedSubscriptions.set(key, known);
+  }
+  return known;
+}
+
 function parseSubscription(
   typeUrl: string,
   resourceNames: readonly string[],
   previous: SotwTypeState | undefined,
 ): { subscription: Subscription; legacyWildcard: boolean } {
-  // Frozen: never edited once made, so the cache may remember what it computed for it (snapshot.ts).
-  const names = new Set(resourceNames.filter((n) => n !== "*"));
-  if (resourceNames.includes("*")) return { subscription: Object.freeze({ wildcard: true, names }), legacyWildcard: false };
-  if (names.size === 0) {
+  const names = [...new Set(resourceNames.filter((n) => n !== "*"))];
+  if (resourceNames.includes("*")) return { subscription: internSubscription(true, names), legacyWildcard: false };
+  if (names.length === 0) {
     // An empty list means "everything" for LDS/CDS on the first request, and keeps meaning it while it stays empty.
     const legacy = previous ? previous.legacyWildcard : resourceType(typeUrl)?.wildcardByDefault === true;
-    return { subscription: Object.freeze({ wildcard: legacy, names }), legacyWildcard: legacy };
+    return { subscription: internSubscription(legacy, names), legacyWildcard: legacy };
   }
-  return { subscription: Object.freeze({ wildcard: false, names }), legacyWildcard: false };
+  return { subscription: internSubscription(false, names), legacyWildcard: false };
 }
 
 function sameSubscription(a: Subscription, b: Subscription): boolean {

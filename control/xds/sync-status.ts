@@ -28,7 +28,8 @@ export interface StreamSync {
 
 export interface StreamSyncHandle {
   readonly stream: number;
-  subscribed(typeUrl: string, names: readonly string[], wildcard: boolean): void;
+  /** `names` is kept, not copied: it must not change afterwards (pass a copy of a set that will). */
+  subscribed(typeUrl: string, names: Iterable<string>, wildcard: boolean): void;
   sent(typeUrl: string, version: string, nonce: string): void;
   acked(typeUrl: string, version: string): void;
   nacked(typeUrl: string, version: string, error: string): void;
@@ -54,15 +55,30 @@ export class SyncStatus {
     const stream = this.#next++;
     const state: StreamSync = { stream, nodeId, protocol, method, connectedAt: new Date().toISOString(), types: new Map() };
     this.#streams.set(stream, state);
+    // What each type is subscribed to, listed only when asked: a reference to the stream's names, not a copy per
+    // stream (2 000 sidecars × thousands of EDS / RDS names).
+    const subscriptions = new Map<string, { names: Iterable<string>; wildcard: boolean }>();
     const typeOf = (typeUrl: string) => {
       let t = state.types.get(typeUrl);
-      if (!t) state.types.set(typeUrl, (t = { typeUrl, subscribed: [] }));
+      if (!t) {
+        t = { typeUrl } as TypeSync;
+        Object.defineProperty(t, "subscribed", {
+          enumerable: true,
+          get: () => {
+            const sub = subscriptions.get(typeUrl);
+            if (!sub) return [];
+            return sub.wildcard ? ["*", ...[...sub.names].filter((n) => n !== "*")] : [...sub.names].sort();
+          },
+        });
+        state.types.set(typeUrl, t);
+      }
       return t;
     };
     return {
       stream,
       subscribed: (typeUrl, names, wildcard) => {
-        typeOf(typeUrl).subscribed = wildcard ? ["*", ...[...names].filter((n) => n !== "*")] : [...names].sort();
+        typeOf(typeUrl);
+        subscriptions.set(typeUrl, { names, wildcard });
       },
       sent: (typeUrl, version, nonce) => {
         Object.assign(typeOf(typeUrl), { sentVersion: version, lastNonce: nonce, sentAt: new Date().toISOString() });

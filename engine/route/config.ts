@@ -173,6 +173,8 @@ export class Route {
 export class VirtualHost {
   name: string = "";
   domains: string[] = [];
+  /** Scoped configurations only: the scope (RouteConfiguration) whose route metadata holds the routes. */
+  scope: string = "";
   routes: Route[] = [];
   /** Built once the routes are decoded. */
   index: RouteIndex = new RouteIndex([]);
@@ -192,6 +194,8 @@ export class RouteTable {
   prefixDomains: WildcardDomain[] = [];
   catchAll: VirtualHost | null = null;
   ignorePortInHostMatching: bool = false;
+  /** `"scoped": true`: virtual hosts carry a scope instead of routes (decodeScopeRoutes loads them). */
+  scoped: bool = false;
   /** One-entry cache of the last selection: consecutive requests mostly share an authority. */
   lastAuthority: string | null = null;
   lastHost: VirtualHost | null = null;

@@ -1,6 +1,6 @@
 // Deciding one request against a RouteTable: virtual host, first matching route, then that
 // route's action with CORS, fault, destination choice, rewrites, retries and mirrors resolved.
-import { ActionKind, Destination, MatchEntry, Route, RouteTable } from "./config";
+import { ActionKind, Destination, MatchEntry, Route, RouteTable, VirtualHost } from "./config";
 import { applyCors } from "./cors";
 import { Decision, DecisionKind } from "./decision";
 import { matchesEntry } from "./match";
@@ -16,9 +16,17 @@ export function decide(table: RouteTable, req: Request, rng: RandomSource): Deci
 
 /** Same as decide, writing into (and returning) a reused Decision. */
 export function decideInto(table: RouteTable, req: Request, rng: RandomSource, out: Decision): Decision {
-  out.reset();
   const vh = selectVirtualHost(table, req.authority);
-  if (!vh) return out;
+  if (!vh) {
+    out.reset();
+    return out;
+  }
+  return decideInVirtualHost(vh, req, rng, out);
+}
+
+/** Decides within an already chosen virtual host (scoped configurations: the scope's decoded routes). */
+export function decideInVirtualHost(vh: VirtualHost, req: Request, rng: RandomSource, out: Decision): Decision {
+  out.reset();
   out.virtualHost = vh.name;
   // Only entries whose uri literal fits the path are tried, still in configuration order.
   const index = vh.index;

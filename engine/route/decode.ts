@@ -1,5 +1,5 @@
 // Decodes the route engine's JSON configuration (CONFIG.md) into a RouteTable.
-import { JsonValue, parseJson, parseJsonString } from "../json/index";
+import { JsonKind, JsonValue, parseJson, parseJsonString } from "../json/index";
 import { ActionKind, MirrorPolicy, Route, RouteTable, VirtualHost, WildcardDomain } from "./config";
 import {
   HeaderOpsPair, decodeCors, decodeDestinations, decodeDirectResponse, decodeFault, decodeHeaderOps,
@@ -11,8 +11,8 @@ import { DEFAULT_RETRY_POLICY } from "./retry";
 import { RouteIndex } from "./route_index";
 import { asciiLower } from "./text";
 
-const TOP_FIELDS: string[] = ["virtual_hosts", "ignore_port_in_host_matching"];
-const VHOST_FIELDS: string[] = ["name", "domains", "routes"];
+const TOP_FIELDS: string[] = ["virtual_hosts", "ignore_port_in_host_matching", "scoped"];
+const VHOST_FIELDS: string[] = ["name", "domains", "routes", "scope"];
 const ROUTE_FIELDS: string[] = [
   "name", "match", "route", "redirect", "direct_response", "rewrite", "timeout_ms", "retries",
   "fault", "mirrors", "cors", "headers",
@@ -51,14 +51,21 @@ function decodeTable(d: Reader, root: JsonValue): RouteTable | null {
   if (!d.isObject(root, "(top level)") || !d.onlyKnown(root, "", TOP_FIELDS)) return null;
   const table = new RouteTable();
   table.ignorePortInHostMatching = d.bool(root, "ignore_port_in_host_matching", "");
+  table.scoped = d.bool(root, "scoped", "");
+  if (d.failed) return null;
+  const scopes = new Set<string>();
   const hosts = d.array(root, "virtual_hosts", "");
   if (!hosts) {
     if (!d.failed) d.fail("virtual_hosts", "required field is missing");
     return null;
   }
   for (let i = 0; i < hosts.length; i++) {
-    const vh = decodeVirtualHost(d, unchecked(hosts[i]), indexPath("virtual_hosts", i));
+    const vh = decodeVirtualHost(d, unchecked(hosts[i]), indexPath("virtual_hosts", i), table.scoped);
     if (!vh) return null;
+    if (table.scoped) {
+      if (scopes.has(vh.scope)) return failed(d, joinPath(indexPath("virtual_hosts", i), "scope"), "duplicate scope \"" + vh.scope + "\"");
+      scopes.add(vh.scope);
+    }
     table.virtualHosts.push(vh);
     if (!indexDomains(d, table, vh, indexPath("virtual_hosts", i))) return null;
   }
@@ -68,7 +75,12 @@ function decodeTable(d: Reader, root: JsonValue): RouteTable | null {
   return table;
 }
 
-function decodeVirtualHost(d: Reader, v: JsonValue, path: string): VirtualHost | null {
+function failed(d: Reader, path: string, message: string): RouteTable | null {
+  d.fail(path, message);
+  return null;
+}
+
+function decodeVirtualHost(d: Reader, v: JsonValue, path: string, scoped: bool): VirtualHost | null {
   if (!d.isObject(v, path) || !d.onlyKnown(v, path, VHOST_FIELDS)) return null;
   const vh = new VirtualHost();
   vh.name = d.string(v, "name", path);
@@ -78,16 +90,71 @@ function decodeVirtualHost(d: Reader, v: JsonValue, path: string): VirtualHost |
     d.fail(joinPath(path, "domains"), "needs at least one domain");
     return null;
   }
-  const routes = d.array(v, "routes", path);
-  if (routes) {
-    for (let i = 0; i < routes.length; i++) {
-      const r = decodeRoute(d, unchecked(routes[i]), indexPath(joinPath(path, "routes"), i));
-      if (!r) return null;
-      vh.routes.push(r);
+  if (scoped) {
+    if (d.member(v, "routes")) {
+      d.fail(joinPath(path, "routes"), "not allowed with \"scoped\": true (the routes come from the scope's route metadata)");
+      return null;
     }
+    vh.scope = d.string(v, "scope", path);
+    if (!d.failed && vh.scope.length == 0) d.fail(joinPath(path, "scope"), "required (non-empty) with \"scoped\": true");
+    return d.failed ? null : vh;
   }
+  if (d.member(v, "scope")) {
+    d.fail(joinPath(path, "scope"), "only allowed with \"scoped\": true");
+    return null;
+  }
+  const routes = d.array(v, "routes", path);
+  if (routes && !decodeRoutesInto(d, routes, joinPath(path, "routes"), vh)) return null;
   vh.index = new RouteIndex(vh.routes);
   return d.failed ? null : vh;
+}
+
+function decodeRoutesInto(d: Reader, routes: JsonValue[], path: string, vh: VirtualHost): bool {
+  for (let i = 0; i < routes.length; i++) {
+    const r = decodeRoute(d, unchecked(routes[i]), indexPath(path, i));
+    if (!r) return false;
+    vh.routes.push(r);
+  }
+  return true;
+}
+
+export class ScopeRoutesResult {
+  constructor(public host: VirtualHost | null, public error: string) {}
+  get ok(): bool {
+    return this.host !== null;
+  }
+}
+
+/**
+ * Decodes one scope's routes (the JSON array of a virtual host's `routes`, as CONFIG.md defines them, carried in
+ * the scope's route metadata) into a VirtualHost named `name` with scope `scope`. Same validation and error texts
+ * as an unscoped configuration, with the path naming the scope:
+ * `route config: scope(8080/reviews:9080).routes[2](v2).route[1].weight: ...`.
+ */
+export function decodeScopeRoutes(json: ArrayBuffer, name: string, scope: string): ScopeRoutesResult {
+  const parsed = parseJson(json);
+  if (!parsed.ok) return new ScopeRoutesResult(null, "route config: scope(" + scope + ").routes: invalid JSON: " + parsed.describe());
+  return decodeScopeRoutesValue(parsed.value!, name, scope);
+}
+
+export function decodeScopeRoutesString(json: string, name: string, scope: string): ScopeRoutesResult {
+  return decodeScopeRoutes(String.UTF8.encode(json), name, scope);
+}
+
+export function decodeScopeRoutesValue(v: JsonValue, name: string, scope: string): ScopeRoutesResult {
+  const d = new Reader(40, true);
+  const path = "scope(" + scope + ").routes";
+  const vh = new VirtualHost();
+  vh.name = name;
+  vh.scope = scope;
+  if (v.kind != JsonKind.Array) {
+    d.fail(path, "expected an array, got " + d.describe(v));
+  } else {
+    decodeRoutesInto(d, v.items!, path, vh);
+  }
+  if (d.failed) return new ScopeRoutesResult(null, "route config: " + d.error);
+  vh.index = new RouteIndex(vh.routes);
+  return new ScopeRoutesResult(vh, "");
 }
 
 function indexDomains(d: Reader, table: RouteTable, vh: VirtualHost, path: string): bool {

@@ -5,12 +5,18 @@
 //   decodeRouteConfig(json: ArrayBuffer): RouteConfigResult      UTF-8 JSON -> { ok, table, error }
 //   decodeRouteConfigString(json: string) / decodeRouteConfigValue(v: JsonValue)
 //   new Request(method, scheme, authority, path, port).addHeader(lowerName, value)
+//   decodeScopeRoutes(json: ArrayBuffer, name, scope): ScopeRoutesResult   one scope's routes -> { ok, host, error }
+//   selectVirtualHost(table, authority) / decideInVirtualHost(vh, request, rng, reused)   (scoped configurations)
 //   decide(table, request, rng: RandomSource): Decision
 //   decideInto(table, request, rng, reused: Decision): Decision   (no Decision allocation)
 //   new RandomSource(seed: u64) — SplitMix64; subclass and override next() for another source.
-export { RouteConfigResult, decodeRouteConfig, decodeRouteConfigString, decodeRouteConfigValue } from "./decode";
+export {
+  RouteConfigResult, ScopeRoutesResult, decodeRouteConfig, decodeRouteConfigString, decodeRouteConfigValue,
+  decodeScopeRoutes, decodeScopeRoutesString, decodeScopeRoutesValue,
+} from "./decode";
 export { Decision, DecisionKind, decisionKindName } from "./decision";
-export { decide, decideInto } from "./decide";
-export { HeaderOps, RetryPolicy, RouteTable } from "./config";
+export { decide, decideInto, decideInVirtualHost } from "./decide";
+export { HeaderOps, RetryPolicy, RouteTable, VirtualHost } from "./config";
+export { selectVirtualHost } from "./vhost";
 export { RandomSource } from "./random";
 export { Request } from "./request";

@@ -4,9 +4,10 @@
 // filters always agree on the route.
 import {
   Action, continueStream, defineMetric, HttpContext, incrementMetric, logError, MetricType, registerRootContext,
-  RootContext, setEffectiveContext, setProperty, StreamType, WasmResult,
+  RootContext, sendLocalResponse, setEffectiveContext, setProperty, StreamType, WasmResult,
 } from "../abi/index";
-import { Decision, DecisionKind, decideInto, RandomSource, Request, RouteTable } from "../../engine/route/index";
+import { Decision, DecisionKind, decideInto, decideInVirtualHost, RandomSource, Request, RouteTable } from "../../engine/route/index";
+import { ScopeOutcome, ScopeResolver } from "../route/scope";
 import { destinationPort, readRequest, RequestScan } from "../route/request_reader";
 import { hasFaults, loadTable, needsDestinationPort, seededRandom } from "../route/table";
 import { isGrpcContentType, sendAbort } from "./abort";
@@ -38,6 +39,7 @@ class FaultRoot extends RootContext {
   readonly request: Request = new Request("GET", "http", "", "/");
   readonly scan: RequestScan = new RequestScan();
   readonly decision: Decision = new Decision();
+  readonly scopes: ScopeResolver = new ScopeResolver(true);
   delaysInjected: u32 = 0;
   abortsInjected: u32 = 0;
 
@@ -49,7 +51,8 @@ class FaultRoot extends RootContext {
       return false;
     }
     this.table = table;
-    this.active = hasFaults(table);
+    // Scoped: the routes (and their faults) arrive per request in the route metadata.
+    this.active = table.scoped || hasFaults(table);
     this.needsPort = needsDestinationPort(table);
     const d = defineMetric(MetricType.Counter, "halyard.fault.delays_injected");
     const a = defineMetric(MetricType.Counter, "halyard.fault.aborts_injected");
@@ -100,7 +103,20 @@ class FaultHttp extends HttpContext {
     const req = root.request;
     // An unreadable map is left to halyard.route, which answers it.
     if (readRequest(req, root.needsPort ? destinationPort() : 0, root.scan) != WasmResult.Ok) return Action.Continue;
-    const d = decideInto(table, req, root.rng, root.decision);
+    let d: Decision;
+    if (table.scoped) {
+      const outcome = root.scopes.resolve(table, req.authority);
+      if (outcome == ScopeOutcome.Failed) {
+        logError(FAULT_ROOT_ID + ": " + root.scopes.error);
+        sendLocalResponse(500, "halyard_route_metadata_invalid", null, []);
+        return Action.Pause;
+      }
+      if (outcome == ScopeOutcome.NoHost) return Action.Continue;
+      const scoped = root.scopes.host!;
+      if (!scoped.hasFaults) return Action.Continue;
+      if (scoped.needsPort) req.port = destinationPort();
+      d = decideInVirtualHost(scoped.host, req, root.rng, root.decision);
+    } else d = decideInto(table, req, root.rng, root.decision);
     if (d.kind == DecisionKind.NoRoute || (d.delayMs <= 0 && !d.aborted)) return Action.Continue;
     const grpcRequest = isGrpcContentType(req.header("content-type"));
     if (d.delayMs > 0) {

@@ -5,7 +5,8 @@ import {
   Action, BufferType, getBufferBytes, HeaderPair, HttpContext, logDebug, logError,
   MapType, registerRootContext, removeHeader, RootContext, sendLocalResponse, WasmResult,
 } from "../abi/index";
-import { Decision, DecisionKind, decideInto, HeaderOps, RandomSource, Request, RouteTable } from "../../engine/route/index";
+import { Decision, DecisionKind, decideInto, decideInVirtualHost, HeaderOps, RandomSource, Request, RouteTable } from "../../engine/route/index";
+import { SCOPE_HEADER } from "./control_headers";
 import { callForeignNamed, EncodedName } from "./encoded";
 import { writeRouteDecision } from "./envoy_headers";
 import { applyHeaderOps, setPairs } from "./header_ops";
@@ -13,6 +14,7 @@ import { answerLocally } from "./local_reply";
 import { BodyCopy, MIRROR_DEFAULT_TIMEOUT_MS, mirrorHeaders, sendMirrors } from "./mirror";
 import { recordDecision } from "./properties";
 import { destinationPort, readRequest, RequestScan } from "./request_reader";
+import { ScopeOutcome, ScopeResolver } from "./scope";
 import { loadTable, needsDestinationPort, seededRandom, withoutFaults } from "./table";
 
 export const ROUTE_ROOT_ID = "halyard.route";
@@ -25,6 +27,7 @@ class RouteRoot extends RootContext {
   readonly request: Request = new Request("GET", "http", "", "/");
   readonly scan: RequestScan = new RequestScan();
   readonly decision: Decision = new Decision();
+  readonly scopes: ScopeResolver = new ScopeResolver(false);
 
   onConfigure(pluginConfigurationSize: usize): bool {
     const loaded = loadTable(this.getPluginConfiguration(pluginConfigurationSize));
@@ -85,9 +88,28 @@ class RouteHttp extends HttpContext {
       return Action.Pause;
     }
     const control = scan.controlHeaders;
-    for (let i = 0, n = control.length; i < n; i++) removeHeader(MapType.HttpRequestHeaders, unchecked(control[i]));
+    const scoped = table.scoped;
+    for (let i = 0, n = control.length; i < n; i++) {
+      const name = unchecked(control[i]);
+      // Scoped: the scope step below owns x-halyard-scope (it may have been written by halyard.fault already).
+      if (!scoped || name != SCOPE_HEADER) removeHeader(MapType.HttpRequestHeaders, name);
+    }
 
-    const d = decideInto(table, req, root.rng, root.decision);
+    let d: Decision;
+    if (scoped) {
+      const outcome = root.scopes.resolve(table, req.authority);
+      if (outcome == ScopeOutcome.Failed) {
+        logError(ROUTE_ROOT_ID + ": " + root.scopes.error);
+        sendLocalResponse(500, "halyard_route_metadata_invalid", null, []);
+        this.answered = true;
+        return Action.Pause;
+      }
+      if (outcome == ScopeOutcome.Host) {
+        const scopedHost = root.scopes.host!;
+        if (scopedHost.needsPort) req.port = destinationPort();
+        d = decideInVirtualHost(scopedHost.host, req, root.rng, root.decision);
+      } else d = decideInto(table, req, root.rng, root.decision); // no virtual host: no_route
+    } else d = decideInto(table, req, root.rng, root.decision);
     recordDecision(d);
     if (d.kind != DecisionKind.Route) {
       answerLocally(d);

@@ -1,6 +1,6 @@
 // Loading the route engine's configuration (engine/route/CONFIG.md) for the halyard.route and
 // halyard.fault filters, plus facts about the table the filters use to skip work per request.
-import { DerivePort, RouteTable } from "../../engine/route/config";
+import { DerivePort, Route, RouteTable, VirtualHost } from "../../engine/route/config";
 import { decodeRouteConfig, RandomSource } from "../../engine/route/index";
 
 /** A decoded table, or the engine's one-line error. */
@@ -19,22 +19,28 @@ export function loadTable(config: ArrayBuffer): LoadedTable {
 /** Drops every route's fault policy: halyard.fault owns faults, halyard.route only routes. */
 export function withoutFaults(table: RouteTable): RouteTable {
   const hosts = table.virtualHosts;
-  for (let i = 0; i < hosts.length; i++) {
-    const routes = unchecked(hosts[i]).routes;
-    for (let j = 0; j < routes.length; j++) unchecked(routes[j]).fault = null;
-  }
+  for (let i = 0; i < hosts.length; i++) hostWithoutFaults(unchecked(hosts[i]));
   return table;
+}
+
+export function hostWithoutFaults(vh: VirtualHost): VirtualHost {
+  const routes = vh.routes;
+  for (let j = 0; j < routes.length; j++) unchecked(routes[j]).fault = null;
+  return vh;
 }
 
 /** Whether any route injects a delay or an abort with a non-zero percentage. */
 export function hasFaults(table: RouteTable): bool {
   const hosts = table.virtualHosts;
-  for (let i = 0; i < hosts.length; i++) {
-    const routes = unchecked(hosts[i]).routes;
-    for (let j = 0; j < routes.length; j++) {
-      const f = unchecked(routes[j]).fault;
-      if (f && ((f.hasDelay && f.delayPerMillion > 0 && f.delayMs > 0) || (f.hasAbort && f.abortPerMillion > 0))) return true;
-    }
+  for (let i = 0; i < hosts.length; i++) if (hostHasFaults(unchecked(hosts[i]))) return true;
+  return false;
+}
+
+export function hostHasFaults(vh: VirtualHost): bool {
+  const routes = vh.routes;
+  for (let j = 0; j < routes.length; j++) {
+    const f = unchecked(routes[j]).fault;
+    if (f && ((f.hasDelay && f.delayPerMillion > 0 && f.delayMs > 0) || (f.hasAbort && f.abortPerMillion > 0))) return true;
   }
   return false;
 }
@@ -43,15 +49,20 @@ export function hasFaults(table: RouteTable): bool {
  *  otherwise the per-request property read is skipped. */
 export function needsDestinationPort(table: RouteTable): bool {
   const hosts = table.virtualHosts;
-  for (let i = 0; i < hosts.length; i++) {
-    const routes = unchecked(hosts[i]).routes;
-    for (let j = 0; j < routes.length; j++) {
-      const r = unchecked(routes[j]);
-      const redirect = r.redirect;
-      if (redirect && redirect.derivePort == DerivePort.FromRequestPort) return true;
-      for (let k = 0; k < r.matches.length; k++) if (unchecked(r.matches[k]).port != 0) return true;
-    }
-  }
+  for (let i = 0; i < hosts.length; i++) if (hostNeedsDestinationPort(unchecked(hosts[i]))) return true;
+  return false;
+}
+
+export function hostNeedsDestinationPort(vh: VirtualHost): bool {
+  const routes = vh.routes;
+  for (let j = 0; j < routes.length; j++) if (routeNeedsPort(unchecked(routes[j]))) return true;
+  return false;
+}
+
+function routeNeedsPort(r: Route): bool {
+  const redirect = r.redirect;
+  if (redirect && redirect.derivePort == DerivePort.FromRequestPort) return true;
+  for (let k = 0; k < r.matches.length; k++) if (unchecked(r.matches[k]).port != 0) return true;
   return false;
 }
 

@@ -1,19 +1,22 @@
 // Turns a proto-valid, supported-fields-only Bootstrap into the gateway's GatewayConfig, checking what the proto's
 // validation rules and Envoy's config loading require (names, one-of choices, references between objects). Portable.
-import { equals } from "@bufbuild/protobuf";
+import { equals, toBinary } from "@bufbuild/protobuf";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { anyUnpack, BytesValueSchema, StringValueSchema, type Any } from "@bufbuild/protobuf/wkt";
 import type { Bootstrap, Bootstrap_DynamicResources } from "../../gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
 import type { Address } from "../../gen/envoy/config/core/v3/address_pb.js";
+import { MetadataSchema } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { ApiConfigSource_ApiType } from "../../gen/envoy/config/core/v3/config_source_pb.js";
 import { Cluster_DiscoveryType, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { RouteAction_ClusterNotFoundResponseCode, VirtualHost_TlsRequirementType, type Route } from "../../gen/envoy/config/route/v3/route_components_pb.js";
+import { RouteAction_ClusterNotFoundResponseCode, VirtualHost_TlsRequirementType, type HeaderMatcher, type Route } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import {
   HttpConnectionManager_CodecType,
+  HttpConnectionManager_ForwardClientCertDetails,
   HttpConnectionManagerSchema,
+  type HttpConnectionManager,
   type HttpFilter,
 } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { WasmSchema } from "../../gen/envoy/extensions/filters/http/wasm/v3/wasm_pb.js";
@@ -21,9 +24,15 @@ import { protocolOptions } from "./protocol-options.js";
 import { accessLog, clusterPolicies, hashPolicy, retryPolicy, weightedClusters } from "./build-policies.js";
 import { formatPath, problemAt, type FieldPath, type FieldProblem } from "./errors.js";
 import { listenerTls, type SecretSource } from "./listener-tls.js";
+import { buildScopedRoutes } from "./scoped-routes.js";
+import { originalDstPart } from "./original-dst.js";
+import { cidrProblem } from "../internal-address.js";
+import type { CidrRange } from "../../gen/envoy/config/core/v3/address_pb.js";
+import { clusterTransportSockets, endpointSocketMatch } from "../upstream-tls-build.js";
 import { ROUTER_FILTER_TYPE, WASM_FILTER_TYPE } from "./supported.js";
+import type { ForwardClientCertConfig, ForwardClientCertMode } from "../xfcc.js";
 import type {
-  AdsSourceConfig, ClusterConfig, RetryPolicyConfig, GatewayConfig, HcmConfig, JsonValue, ListenerConfig, RouteConfig, RouteTableConfig, SocketAddr, WasmFilterConfig,
+  AdsSourceConfig, CidrRangeConfig, HeaderMatchConfig, ClusterConfig, EndpointConfig, RetryPolicyConfig, GatewayConfig, HcmConfig, JsonValue, ListenerConfig, RouteConfig, RouteTableConfig, SocketAddr, WasmFilterConfig,
 } from "./types.js";
 
 /** Thrown inside build; parse.ts renders it with the file and line. */
@@ -52,7 +61,7 @@ export interface BuildOptions {
   /** xDS only: the route table an HCM names in rds.route_config_name. Without it, rds is rejected. */
   routes?(name: string, path: FieldPath): RouteTableConfig;
   /** xDS only: an EDS cluster's endpoints (by service name). Without it, type EDS is rejected. */
-  edsEndpoints?(serviceName: string, path: FieldPath): SocketAddr[];
+  edsEndpoints?(serviceName: string, path: FieldPath): EndpointConfig[];
   /** xDS only: the local file holding remote wasm code (fetched and verified). Without it, code.remote is rejected. */
   remoteCode?(ref: RemoteCodeRef, path: FieldPath): string;
   /**
@@ -130,13 +139,14 @@ function durationMs(d: Duration | undefined, fallback: number): number {
 }
 
 /** The endpoints of a load assignment (a cluster's load_assignment, or an EDS ClusterLoadAssignment). */
-export function buildEndpoints(cla: ClusterLoadAssignment | undefined, path: FieldPath): SocketAddr[] {
-  const endpoints: SocketAddr[] = [];
+export function buildEndpoints(cla: ClusterLoadAssignment | undefined, path: FieldPath): EndpointConfig[] {
+  const endpoints: EndpointConfig[] = [];
   (cla?.endpoints ?? []).forEach((loc, i) =>
     loc.lbEndpoints.forEach((lb, j) => {
       const p = [...path, "endpoints", i, "lb_endpoints", j];
       if (lb.hostIdentifier.case !== "endpoint") fail(p, "endpoint is required");
-      endpoints.push(socketAddr(lb.hostIdentifier.value.address, [...p, "endpoint", "address"]));
+      const socketMatch = endpointSocketMatch(lb.metadata, loc.metadata);
+      endpoints.push({ ...socketAddr(lb.hostIdentifier.value.address, [...p, "endpoint", "address"]), ...(socketMatch ? { socketMatch } : {}) });
     }),
   );
   return endpoints;
@@ -151,8 +161,10 @@ export function edsServiceName(c: Cluster): string | undefined {
 export function buildCluster(c: Cluster, path: FieldPath, opts: BuildOptions): ClusterConfig {
   if (!c.name) fail([...path, "name"], "must not be empty");
   const eds = edsServiceName(c);
-  let endpoints: SocketAddr[];
-  if (eds !== undefined) {
+  const originalDst = originalDstPart(c, path, fail);
+  let endpoints: EndpointConfig[];
+  if (originalDst) endpoints = [];
+  else if (eds !== undefined) {
     if (!opts.edsEndpoints) fail([...path, "type"], "EDS is only supported for clusters received over xDS (CDS)");
     if (c.loadAssignment) fail([...path, "load_assignment"], "an EDS cluster gets its endpoints from EDS, not load_assignment");
     if (!c.edsClusterConfig?.edsConfig) fail([...path, "eds_cluster_config", "eds_config"], "is required (ads: {})");
@@ -165,8 +177,10 @@ export function buildCluster(c: Cluster, path: FieldPath, opts: BuildOptions): C
     name: c.name,
     connectTimeoutMs: durationMs(c.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS),
     endpoints,
-    ...clusterPolicies(c, path),
+    ...clusterPolicies(originalDst?.policyView ?? c, path),
     ...protocolOptions(c, path, fail),
+    ...(originalDst ? { originalDst: originalDst.config } : {}),
+    ...clusterTransportSockets(c, path, opts.secrets, fail),
   };
 }
 
@@ -211,7 +225,6 @@ function buildHcm(any: Any, path: FieldPath, clusters: Set<string>, opts: BuildO
   if (!hcm) fail(path, "expected an HttpConnectionManager");
   if (!hcm.statPrefix) fail([...path, "stat_prefix"], "must not be empty");
   const rs = hcm.routeSpecifier;
-  if (rs.case !== "routeConfig" && rs.case !== "rds") fail(path, "route_config or rds is required (scoped routes are not supported by halyard gateway)");
   const filters = hcm.httpFilters;
   const last = filters.length - 1;
   if (last < 0 || !isRouter(filters[last]!)) {
@@ -224,12 +237,66 @@ function buildHcm(any: Any, path: FieldPath, clusters: Set<string>, opts: BuildO
   });
   return {
     statPrefix: hcm.statPrefix,
-    routeConfig: rs.case === "routeConfig" ? buildRoutes(rs.value, [...path, "route_config"], clusters) : rdsRoutes(rs.value.routeConfigName, rs.value.configSource !== undefined, [...path, "rds"], opts),
+    ...routeSpecifier(rs, path, clusters, opts),
     httpFilters,
     useRemoteAddress: hcm.useRemoteAddress ?? false,
     ...(hcm.codecType === HttpConnectionManager_CodecType.HTTP1 ? { http1Only: true } : {}),
+    ...internalAddresses(hcm.internalAddressConfig?.cidrRanges ?? [], [...path, "internal_address_config", "cidr_ranges"]),
     ...(hcm.accessLog.length > 0 ? { accessLogs: hcm.accessLog.map((l, i) => accessLog(l, [...path, "access_log", i])) } : {}),
+    ...forwardClientCert(hcm, path),
   };
+}
+
+const XFCC_MODES: Record<number, ForwardClientCertMode> = {
+  [HttpConnectionManager_ForwardClientCertDetails.SANITIZE]: "SANITIZE",
+  [HttpConnectionManager_ForwardClientCertDetails.FORWARD_ONLY]: "FORWARD_ONLY",
+  [HttpConnectionManager_ForwardClientCertDetails.APPEND_FORWARD]: "APPEND_FORWARD",
+  [HttpConnectionManager_ForwardClientCertDetails.SANITIZE_SET]: "SANITIZE_SET",
+  [HttpConnectionManager_ForwardClientCertDetails.ALWAYS_FORWARD_ONLY]: "ALWAYS_FORWARD_ONLY",
+};
+
+/** forward_client_cert_details (default SANITIZE, left implicit) and the details SANITIZE_SET / APPEND_FORWARD set. */
+function forwardClientCert(hcm: HttpConnectionManager, path: FieldPath): { forwardClientCert?: ForwardClientCertConfig } {
+  const mode = XFCC_MODES[hcm.forwardClientCertDetails];
+  if (!mode) fail([...path, "forward_client_cert_details"], `${hcm.forwardClientCertDetails} is not a ForwardClientCertDetails value`);
+  const d = hcm.setCurrentClientCertDetails;
+  if (mode === "SANITIZE" && !d) return {};
+  const details = d ? { subject: d.subject === true, cert: d.cert, chain: d.chain, dns: d.dns, uri: d.uri } : {};
+  return { forwardClientCert: { mode, details } };
+}
+
+function internalAddresses(ranges: readonly CidrRange[], path: FieldPath): { internalAddresses?: CidrRangeConfig[] } {
+  if (ranges.length === 0) return {};
+  return {
+    internalAddresses: ranges.map((r, i) => {
+      const range = { addressPrefix: r.addressPrefix, prefixLen: r.prefixLen ?? 0 };
+      const problem = cidrProblem(range);
+      if (problem) fail([...path, i], problem);
+      return range;
+    }),
+  };
+}
+
+function routeSpecifier(
+  rs: HttpConnectionManager["routeSpecifier"],
+  path: FieldPath,
+  clusters: Set<string>,
+  opts: BuildOptions,
+): Pick<HcmConfig, "routeConfig" | "scopedRoutes"> {
+  if (rs.case === "routeConfig") return { routeConfig: buildRoutes(rs.value, [...path, "route_config"], clusters) };
+  if (rs.case === "rds") return { routeConfig: rdsRoutes(rs.value.routeConfigName, rs.value.configSource !== undefined, [...path, "rds"], opts) };
+  if (rs.case !== "scopedRoutes") fail(path, "route_config, rds or scoped_routes is required");
+  const sPath = [...path, "scoped_routes"];
+  const scoped = buildScopedRoutes(rs.value, sPath, {
+    inline: (rc, p) => buildRoutes(rc, p, clusters),
+    rds: (name, hasSource, p) => {
+      if (!opts.routes) fail(p, "RDS is only supported for listeners received over xDS (LDS); give route_configuration inline");
+      if (!hasSource) fail([...sPath, "rds_config_source"], "is required (ads: {})");
+      return opts.routes(name, p);
+    },
+    fail,
+  });
+  return { routeConfig: { name: scoped.name, virtualHosts: [] }, scopedRoutes: scoped };
 }
 
 function rdsRoutes(name: string, hasSource: boolean, path: FieldPath, opts: BuildOptions): RouteTableConfig {
@@ -302,6 +369,20 @@ function buildWasmFilter(hf: HttpFilter, path: FieldPath, opts: BuildOptions): W
   };
 }
 
+function headerMatch(h: HeaderMatcher, path: FieldPath): HeaderMatchConfig {
+  if (!h.name) fail([...path, "name"], "must not be empty");
+  const spec = h.headerMatchSpecifier;
+  const base = { name: h.name.toLowerCase(), invert: h.invertMatch };
+  if (spec.case === "presentMatch") {
+    if (!spec.value) fail([...path, "present_match"], "only true is supported by halyard gateway");
+    return base;
+  }
+  if (spec.case !== "stringMatch") fail(path, "string_match (exact) or present_match is required");
+  const sm = spec.value;
+  if (sm.matchPattern.case !== "exact" || sm.ignoreCase) fail([...path, "string_match"], "only exact (case-sensitive) is supported by halyard gateway in route matches");
+  return { ...base, exact: sm.matchPattern.value };
+}
+
 const NOT_FOUND_STATUS: Record<number, number> = {
   [RouteAction_ClusterNotFoundResponseCode.SERVICE_UNAVAILABLE]: 503,
   [RouteAction_ClusterNotFoundResponseCode.NOT_FOUND]: 404,
@@ -359,9 +440,20 @@ function buildRoute(r: Route, path: FieldPath, clusters: Set<string> | undefined
         : { weightedClusters: weightedClusters(cs.value, [...aPath, "weighted_clusters"], clusters) };
   const retry = a.retryPolicy ? retryPolicy(a.retryPolicy, [...aPath, "retry_policy"]) : vhostRetry;
   const hash = a.hashPolicy.map((h, i) => hashPolicy(h, [...aPath, "hash_policy", i]));
+  const remove = r.requestHeadersToRemove.map((h, i) => {
+    const name = h.toLowerCase();
+    if (!name || name.startsWith(":") || name === "host") fail([...path, "request_headers_to_remove", i], `"${h}" cannot be removed (pseudo-headers and host are not removable)`);
+    return name;
+  });
   return {
     name: r.name,
-    match: { kind: spec.case, value: spec.value, caseSensitive: m.caseSensitive ?? true },
+    ...(remove.length > 0 ? { requestHeadersToRemove: remove } : {}),
+    match: {
+      kind: spec.case,
+      value: spec.value,
+      caseSensitive: m.caseSensitive ?? true,
+      ...(m.headers.length > 0 ? { headers: m.headers.map((h, i) => headerMatch(h, [...path, "match", "headers", i])) } : {}),
+    },
     action: {
       ...target,
       timeoutMs: durationMs(a.timeout, DEFAULT_ROUTE_TIMEOUT_MS),
@@ -369,5 +461,7 @@ function buildRoute(r: Route, path: FieldPath, clusters: Set<string> | undefined
       ...(retry ? { retryPolicy: retry } : {}),
       ...(hash.length > 0 ? { hashPolicy: hash } : {}),
     },
+    // Encoded once here: the xds.route_metadata property hands these bytes to filters as they are.
+    ...(r.metadata ? { metadata: toBinary(MetadataSchema, r.metadata) } : {}),
   };
 }

@@ -19,11 +19,23 @@ export interface SecretSource {
   tlsCertificate(name: string): { certificateChain: string; privateKey: string };
   /** An SDS validation secret's CA bundle (Istio's `<credentialName>-cacert`). */
   trustedCa(name: string): string;
+  /**
+   * Calls `onChange` after the named secret changed (a rotated workload certificate, a new root); consumers then
+   * re-read it. Returns an unsubscribe. Sources whose secrets never change leave it out.
+   */
+  watch?(name: string, onChange: () => void): () => void;
 }
 
 export const TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
-/** The ALPN protocols the gateway speaks; alpn_protocols may list these only. */
+/** The ALPN protocols the gateway speaks. */
 const ALPN = new Set(["h2", "http/1.1"]);
+/**
+ * Listed by Istio's inbound mTLS chains for its TCP metadata exchange filter. The gateway runs no such filter (peer
+ * identity comes from the certificate); it is offered last, after what the gateway speaks, because a sidecar's
+ * ISTIO_MUTUAL upstream offers only `istio-peer-exchange, istio` and Node's TLS server refuses a handshake whose
+ * ALPN lists do not meet (BoringSSL in Envoy just proceeds without ALPN). Negotiated, it means HTTP/1.1.
+ */
+const ACCEPTED_NOT_OFFERED = new Set(["istio-peer-exchange"]);
 
 type Fail = (path: FieldPath, message: string) => never;
 
@@ -59,7 +71,7 @@ export function listenerTls(l: Listener, path: FieldPath, secrets: SecretSource 
     }
     chains.push({ name, serverNames, ...tlsContext(ts, [...p, "transport_socket"], secrets, fail) });
   });
-  return chains.length > 0 ? { chains, plaintext } : undefined;
+  return chains.length > 0 ? { chains, plaintext, ...(secrets ? { secrets } : {}) } : undefined;
 }
 
 function tlsContext(
@@ -76,14 +88,24 @@ function tlsContext(
   const common = ctx.commonTlsContext;
   if (!common) fail(p, "is required (a certificate to serve)");
   if (!secrets) fail(path, "TLS listeners need certificate files (halyard gateway reads them; this runtime cannot)");
+  // Fields the table admits for upstream TLS (clusters) that a listener does not implement.
+  if (common.tlsParams) fail([...p, "tls_params"], "is not supported on listeners by halyard gateway");
+  const v0 = common.validationContextType;
+  const validation = v0.case === "validationContext" ? v0.value : v0.case === "combinedValidationContext" ? v0.value.defaultValidationContext : undefined;
+  if (validation && (validation.matchTypedSubjectAltNames.length > 0 || validation.matchSubjectAltNames.length > 0)) {
+    fail([...p, v0.case === "validationContext" ? "validation_context" : "combined_validation_context"], "subject alt name matching of client certificates is not supported by halyard gateway");
+  }
   common.alpnProtocols.forEach((a, i) => {
-    if (!ALPN.has(a)) fail([...p, "alpn_protocols", i], `"${a}" is not supported by halyard gateway (supported: h2, http/1.1)`);
+    if (!ALPN.has(a) && !ACCEPTED_NOT_OFFERED.has(a)) fail([...p, "alpn_protocols", i], `"${a}" is not supported by halyard gateway (supported: h2, http/1.1, istio-peer-exchange)`);
   });
+  const alpnProtocols = [...common.alpnProtocols.filter((a) => ALPN.has(a)), ...common.alpnProtocols.filter((a) => ACCEPTED_NOT_OFFERED.has(a))];
+  if (common.alpnProtocols.length > 0 && !alpnProtocols.some((a) => ALPN.has(a))) fail([...p, "alpn_protocols"], "lists no protocol halyard gateway speaks (h2, http/1.1)");
 
   const certs = common.tlsCertificates.length + common.tlsCertificateSdsSecretConfigs.length;
   if (certs !== 1) fail(p, `exactly one certificate is supported by halyard gateway (tls_certificates or tls_certificate_sds_secret_configs), found ${certs}`);
   let certificateChain: string;
   let privateKey: string;
+  let certificateSecret: string | undefined;
   if (common.tlsCertificates.length === 1) {
     const c = common.tlsCertificates[0]!;
     const cp = [...p, "tls_certificates", 0];
@@ -94,9 +116,11 @@ function tlsContext(
     const sp = [...p, "tls_certificate_sds_secret_configs", 0];
     if (!sds.name) fail([...sp, "name"], "must not be empty");
     ({ certificateChain, privateKey } = fromSource(() => secrets.tlsCertificate(sds.name), [...sp, "name"], fail));
+    certificateSecret = sds.name;
   }
 
   let trustedCa: string | undefined;
+  let trustedCaSecret: string | undefined;
   const v = common.validationContextType;
   if (v.case === "validationContext") {
     trustedCa = readDataSource(v.value.trustedCa, [...p, "validation_context", "trusted_ca"], secrets, fail);
@@ -105,14 +129,32 @@ function tlsContext(
     const vp = [...p, "validation_context_sds_secret_config", "name"];
     if (!name) fail(vp, "must not be empty");
     trustedCa = fromSource(() => secrets.trustedCa(name), vp, fail);
+    trustedCaSecret = name;
+  } else if (v.case === "combinedValidationContext") {
+    // Istio's form: an SDS validation secret plus a default context, which may add nothing the gateway would ignore.
+    const cp = [...p, "combined_validation_context"];
+    const dflt = v.value.defaultValidationContext;
+    if (dflt?.trustedCa) fail([...cp, "default_validation_context", "trusted_ca"], "is not supported together with validation_context_sds_secret_config by halyard gateway");
+    const name = v.value.validationContextSdsSecretConfig?.name;
+    if (!name) fail([...cp, "validation_context_sds_secret_config", "name"], "must not be empty");
+    trustedCa = fromSource(() => secrets.trustedCa(name), [...cp, "validation_context_sds_secret_config", "name"], fail);
+    trustedCaSecret = name;
   } else if (v.case !== undefined) {
-    fail(p, `${v.case} is not supported by halyard gateway (use validation_context or validation_context_sds_secret_config)`);
+    fail(p, `${v.case} is not supported by halyard gateway (use validation_context, validation_context_sds_secret_config or combined_validation_context)`);
   }
   const requireClientCertificate = ctx.requireClientCertificate === true;
   if (requireClientCertificate && trustedCa === undefined) {
     fail([...path, "typed_config", "require_client_certificate"], "needs a validation context (trusted CA) to verify client certificates against");
   }
-  return { certificateChain, privateKey, ...(trustedCa !== undefined ? { trustedCa } : {}), requireClientCertificate };
+  return {
+    certificateChain,
+    privateKey,
+    ...(trustedCa !== undefined ? { trustedCa } : {}),
+    requireClientCertificate,
+    ...(alpnProtocols.length > 0 ? { alpnProtocols } : {}),
+    ...(certificateSecret !== undefined ? { certificateSecret } : {}),
+    ...(trustedCaSecret !== undefined ? { trustedCaSecret } : {}),
+  };
 }
 
 function readDataSource(d: DataSource | undefined, path: FieldPath, secrets: SecretSource, fail: Fail): string {

@@ -17,6 +17,7 @@ export const FILE_LOG_TYPE = "envoy.extensions.access_loggers.file.v3.FileAccess
 export const PREVIOUS_HOSTS_TYPE = "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
 export const TLS_INSPECTOR_TYPE = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
 export const DOWNSTREAM_TLS_TYPE = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+export const UPSTREAM_TLS_TYPE = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 const TLS = "envoy.extensions.transport_sockets.tls.v3";
 const STRING_OR_BYTES = ["google.protobuf.StringValue", "google.protobuf.BytesValue"];
 
@@ -56,7 +57,18 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   [TLS_INSPECTOR_TYPE]: {},
   "envoy.config.listener.v3.FilterChain": { name: true, filters: true, filter_chain_match: true, transport_socket: true },
   "envoy.config.listener.v3.FilterChainMatch": { server_names: true, transport_protocol: true },
-  "envoy.config.core.v3.TransportSocket": { name: true, typed_config: anyOf(DOWNSTREAM_TLS_TYPE) },
+  // Listeners take a DownstreamTlsContext, clusters an UpstreamTlsContext (each builder refuses the other).
+  "envoy.config.core.v3.TransportSocket": { name: true, typed_config: anyOf(DOWNSTREAM_TLS_TYPE, UPSTREAM_TLS_TYPE) },
+  [UPSTREAM_TLS_TYPE]: { common_tls_context: true, sni: true },
+  [`${TLS}.CommonTlsContext.CombinedCertificateValidationContext`]: { default_validation_context: true, validation_context_sds_secret_config: true },
+  [`${TLS}.TlsParameters`]: {
+    tls_minimum_protocol_version: enumOf(["TLS_AUTO", 0], ["TLSv1_0", 1], ["TLSv1_1", 2], ["TLSv1_2", 3], ["TLSv1_3", 4]),
+    tls_maximum_protocol_version: enumOf(["TLS_AUTO", 0], ["TLSv1_0", 1], ["TLSv1_1", 2], ["TLSv1_2", 3], ["TLSv1_3", 4]),
+  },
+  [`${TLS}.SubjectAltNameMatcher`]: { san_type: enumOf(["DNS", 2], ["URI", 3], ["IP_ADDRESS", 4], ["EMAIL", 1]), matcher: true },
+  // SAN matching (upstream TLS): exact, prefix, suffix, contains.
+  "envoy.type.matcher.v3.StringMatcher": { exact: true, prefix: true, suffix: true, contains: true, ignore_case: true },
+  "envoy.config.cluster.v3.Cluster.TransportSocketMatch": { name: true, match: true, transport_socket: true },
   [DOWNSTREAM_TLS_TYPE]: { common_tls_context: true, require_client_certificate: true },
   [`${TLS}.CommonTlsContext`]: {
     tls_certificates: true,
@@ -64,20 +76,32 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     validation_context: true,
     validation_context_sds_secret_config: true,
     alpn_protocols: true,
+    // Clusters: gateway/upstream-tls-build.ts; listeners refuse tls_params and SAN matchers (listener-tls.ts).
+    combined_validation_context: true,
+    tls_params: true,
   },
   [`${TLS}.TlsCertificate`]: { certificate_chain: true, private_key: true },
   [`${TLS}.SdsSecretConfig`]: { name: true, sds_config: true },
-  [`${TLS}.CertificateValidationContext`]: { trusted_ca: true },
+  [`${TLS}.CertificateValidationContext`]: { trusted_ca: true, match_typed_subject_alt_names: true, match_subject_alt_names: true },
   "envoy.config.listener.v3.Filter": { name: true, typed_config: anyOf(HCM_TYPE) },
   [HCM_TYPE]: {
     stat_prefix: true,
     codec_type: enumOf(["AUTO", 0], ["HTTP1", 1]),
     route_config: true,
     rds: true,
+    scoped_routes: true,
     http_filters: true,
     use_remote_address: true,
     access_log: true,
+    // x-forwarded-client-cert: gateway/xfcc.ts.
+    forward_client_cert_details: true,
+    set_current_client_cert_details: true,
+    // Which downstreams are internal (x-envoy-* request headers kept): gateway/internal-address.ts.
+    internal_address_config: true,
   },
+  [`${HCM_TYPE}.InternalAddressConfig`]: { cidr_ranges: true },
+  "envoy.config.core.v3.CidrRange": { address_prefix: true, prefix_len: true },
+  [`${HCM_TYPE}.SetCurrentClientCertDetails`]: { subject: true, cert: true, chain: true, dns: true, uri: true },
   "envoy.config.accesslog.v3.AccessLog": { name: true, typed_config: anyOf(STDOUT_LOG_TYPE, STDERR_LOG_TYPE, FILE_LOG_TYPE) },
   [STDOUT_LOG_TYPE]: {},
   [STDERR_LOG_TYPE]: {},
@@ -97,6 +121,19 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   },
   "envoy.extensions.wasm.v3.VmConfig": { vm_id: true, runtime: true, code: true, configuration: anyOf(...STRING_OR_BYTES) },
   "envoy.extensions.filters.network.http_connection_manager.v3.Rds": { config_source: true, route_config_name: true },
+  // Scoped routes with the scope list inline (no scoped_rds, no on_demand); the key is one header's whole value.
+  "envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes": { name: true, scope_key_builder: true, rds_config_source: true, scoped_route_configurations_list: true },
+  "envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder": { fragments: true },
+  "envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder.FragmentBuilder": { header_value_extractor: true },
+  "envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder.FragmentBuilder.HeaderValueExtractor": {
+    name: true,
+    element_separator: (v) => (v === "" ? undefined : "not supported by halyard gateway (the whole header value is the scope key)"),
+    index: (v) => (v === 0 ? undefined : "only 0 is supported by halyard gateway (the whole header value is the scope key)"),
+  },
+  "envoy.extensions.filters.network.http_connection_manager.v3.ScopedRouteConfigurationsList": { scoped_route_configurations: true },
+  "envoy.config.route.v3.ScopedRouteConfiguration": { name: true, route_configuration_name: true, route_configuration: true, key: true },
+  "envoy.config.route.v3.ScopedRouteConfiguration.Key": { fragments: true },
+  "envoy.config.route.v3.ScopedRouteConfiguration.Key.Fragment": { string_key: true },
   "envoy.config.core.v3.AsyncDataSource": { local: true, remote: true },
   "envoy.config.core.v3.RemoteDataSource": { http_uri: true, sha256: true },
   "envoy.config.core.v3.HttpUri": { uri: true, cluster: true, timeout: true },
@@ -116,8 +153,11 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     include_attempt_count_in_response: true,
     require_tls: enumOf(["NONE", 0], ["ALL", 2]),
   },
-  "envoy.config.route.v3.Route": { name: true, match: true, route: true },
-  "envoy.config.route.v3.RouteMatch": { prefix: true, path: true, case_sensitive: true },
+  // metadata: filters read it through xds.route_metadata (halyard.route's scoped routes).
+  "envoy.config.route.v3.Route": { name: true, match: true, route: true, request_headers_to_remove: true, metadata: true },
+  "envoy.config.route.v3.RouteMatch": { prefix: true, path: true, case_sensitive: true, headers: true },
+  // exact string_match or present_match (build.ts refuses the other string_match forms, naming the field).
+  "envoy.config.route.v3.HeaderMatcher": { name: true, string_match: true, present_match: true, invert_match: true },
   "envoy.config.route.v3.RouteAction": {
     cluster: true,
     cluster_header: true,
@@ -149,10 +189,12 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
 
   "envoy.config.cluster.v3.Cluster": {
     name: true,
-    type: enumOf(["STATIC", 0], ["EDS", 3]),
+    // ORIGINAL_DST (with lb_policy CLUSTER_PROVIDED): gateway/original-dst.ts.
+    type: enumOf(["STATIC", 0], ["EDS", 3], ["ORIGINAL_DST", 4]),
+    original_dst_lb_config: true,
     eds_cluster_config: true,
     connect_timeout: true,
-    lb_policy: enumOf(["ROUND_ROBIN", 0], ["LEAST_REQUEST", 1], ["RING_HASH", 2], ["RANDOM", 3], ["MAGLEV", 5]),
+    lb_policy: enumOf(["ROUND_ROBIN", 0], ["LEAST_REQUEST", 1], ["RING_HASH", 2], ["RANDOM", 3], ["MAGLEV", 5], ["CLUSTER_PROVIDED", 6]),
     least_request_lb_config: true,
     ring_hash_lb_config: true,
     maglev_lb_config: true,
@@ -167,14 +209,19 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     },
     // Opaque to the gateway (Istio's service/subset labels for stats and dumps).
     metadata: true,
+    transport_socket: true,
+    transport_socket_matches: true,
   },
   "envoy.config.cluster.v3.Cluster.LeastRequestLbConfig": { choice_count: true },
   "envoy.config.cluster.v3.Cluster.RingHashLbConfig": { minimum_ring_size: true, maximum_ring_size: true, hash_function: enumOf(["XX_HASH", 0]) },
   "envoy.config.cluster.v3.Cluster.MaglevLbConfig": { table_size: true },
+  "envoy.config.cluster.v3.Cluster.OriginalDstLbConfig": { use_http_header: true, http_header_name: true },
   "envoy.config.cluster.v3.Cluster.CommonLbConfig": { healthy_panic_threshold: true },
   "envoy.type.v3.Percent": { value: true },
   "envoy.config.core.v3.HttpProtocolOptions": { idle_timeout: true },
-  [HTTP_PROTOCOL_OPTIONS]: { explicit_http_config: true, common_http_protocol_options: true },
+  // use_downstream_protocol_config (Istio's PassthroughCluster): upstream HTTP/1.1 whatever the downstream spoke.
+  [HTTP_PROTOCOL_OPTIONS]: { explicit_http_config: true, common_http_protocol_options: true, use_downstream_protocol_config: true },
+  [`${HTTP_PROTOCOL_OPTIONS}.UseDownstreamHttpConfig`]: { http_protocol_options: true, http2_protocol_options: true },
   [`${HTTP_PROTOCOL_OPTIONS}.ExplicitHttpConfig`]: { http_protocol_options: true, http2_protocol_options: true },
   "envoy.config.core.v3.Http1ProtocolOptions": {},
   "envoy.config.core.v3.Http2ProtocolOptions": {},
@@ -206,7 +253,8 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
   "envoy.config.endpoint.v3.ClusterLoadAssignment": { cluster_name: true, endpoints: true },
   "envoy.config.cluster.v3.Cluster.EdsClusterConfig": { eds_config: true, service_name: true },
   // Locality weights only matter with locality_weighted_lb_config (not supported), as in Envoy.
-  "envoy.config.endpoint.v3.LocalityLbEndpoints": { lb_endpoints: true, locality: true, load_balancing_weight: true },
+  // metadata: envoy.transport_socket_match is read for transport_socket_matches; the rest is opaque.
+  "envoy.config.endpoint.v3.LocalityLbEndpoints": { lb_endpoints: true, locality: true, load_balancing_weight: true, metadata: true },
   "envoy.config.core.v3.Locality": { region: true, zone: true, sub_zone: true },
   "envoy.config.endpoint.v3.LbEndpoint": {
     endpoint: true,

@@ -14,7 +14,7 @@ import { ClusterView, CurrentClusters } from "../cluster-views.js";
 import { fromWebRequest, HttpConnectionManager, type DownstreamInfo } from "../hcm.js";
 import { clusterHttpCall } from "../http-call.js";
 import { Router } from "../router.js";
-import { RouteTable } from "../routes.js";
+import { routeResolver } from "../scoped-routes.js";
 import type { UpstreamTransport } from "../upstream.js";
 import { FetchUpstreamTransport } from "../upstream-fetch.js";
 import { RefPool } from "../xds/ref-pool.js";
@@ -162,7 +162,7 @@ export class EdgeGateway {
       chain.push(await this.acquire(gen, this.pluginPool, pluginKey(f), () => this.loadPlugin(f, where)));
     }
     const sinks = (l.hcm.accessLogs ?? []).map((cfg, j) => consoleSink(cfg, `listener "${l.name}": access_log[${j}]`));
-    const router = new Router(new RouteTable(l.hcm.routeConfig), gen.clusters, this.transport);
+    const router = new Router(routeResolver(l.hcm), gen.clusters, this.transport);
     return new HttpConnectionManager(l.hcm, chain, router, undefined, sinks);
   }
 

@@ -18,8 +18,9 @@ import { HttpConnectionManager, type DownstreamInfo, type DownstreamRequest, typ
 import { clusterHttpCall } from "../http-call.js";
 import { startListener, type RunningListener } from "../listener.js";
 import { Router } from "../router.js";
-import { RouteTable } from "../routes.js";
+import { routeResolver } from "../scoped-routes.js";
 import { NodeUpstreamTransport } from "../upstream-node.js";
+import type { WatchableSecretSource } from "../upstream-tls-node.js";
 import { bindAddress, type PortMapping } from "./ports.js";
 import { RefPool } from "./ref-pool.js";
 import type { RemoteCodeCache } from "./remote-code.js";
@@ -40,6 +41,15 @@ export interface DynamicGatewayOptions {
   /** May ports below 1024 be bound (else they are bound at port + 8000)? Default: asked of the OS. */
   mayBindPrivileged?: (port: number) => boolean;
   onListener?(event: ListenerEvent): void;
+  /** Where clusters' SDS-named upstream certificates are re-read when they change (its `watch`). */
+  upstreamSecrets?: WatchableSecretSource;
+  /** Listeners that are not bound: they only serve requests `dispatch` hands them (sidecar mode: sidecar.ts). */
+  unbound?(listener: string): boolean;
+  /**
+   * Per request: another listener's HCM to serve it (if that listener exists), the request as it goes on, and the
+   * destination port the filters see (what original_dst would have restored).
+   */
+  dispatch?(listener: string, req: DownstreamRequest, exists: (listener: string) => boolean): { listener: string; req: DownstreamRequest; localPort?: number } | undefined;
 }
 
 interface Generation {
@@ -56,13 +66,15 @@ interface Slot {
   name: string;
   /** The address as configured (before any port mapping), to tell a moved listener from an updated one. */
   configured: SocketAddr;
+  /** The listener's transport part (TLS chains, plain text or not) as bound: a change re-binds it. */
+  transport: string;
   running?: RunningListener;
   gen: Generation;
   hcm: HttpConnectionManager;
 }
 
 export class DynamicGateway {
-  private readonly transport = new NodeUpstreamTransport();
+  private readonly transport: NodeUpstreamTransport;
   private readonly host: HostOptions;
   private readonly modules = new Map<string, Promise<WebAssembly.Module>>();
   private readonly clusterPool = new RefPool<Cluster>((c) => c.close());
@@ -78,6 +90,7 @@ export class DynamicGateway {
   private pluginLoads = 0;
 
   constructor(private readonly identity: Pick<GatewayConfig, "node" | "admin">, private readonly opts: DynamicGatewayOptions = {}) {
+    this.transport = new NodeUpstreamTransport(opts.upstreamSecrets ? { secrets: opts.upstreamSecrets } : {});
     this.host = {
       properties: nodeProperties(identity.node),
       httpCall: clusterHttpCall(new CurrentClusters(() => this.current?.clusters), this.transport),
@@ -120,11 +133,17 @@ export class DynamicGateway {
     try {
       for (const l of config.listeners) {
         const existing = this.slots.get(l.name);
-        if (existing && sameAddress(existing.configured, l.address)) continue;
-        const slot: Slot = { name: l.name, configured: l.address, gen, hcm: gen.hcms.get(l.name)! };
+        const transport = transportKey(l);
+        const rebind = existing !== undefined && sameAddress(existing.configured, l.address);
+        if (rebind && existing.transport === transport) continue;
+        const slot: Slot = { name: l.name, configured: l.address, transport, gen, hcm: gen.hcms.get(l.name)! };
         bound.push(slot);
+        if (this.opts.unbound?.(l.name)) continue;
         const { address, mapping } = bindAddress(l.address, this.opts.mayBindPrivileged);
-        slot.running = await startListener({ ...l, address }, { serve: (req, down) => this.serve(slot, req, down) });
+        // Same address, other TLS (a PeerAuthentication mode change): the old socket stops accepting first; its
+        // connections finish on the old terms.
+        if (rebind) void existing.running?.drain(this.opts.drainMs ?? 5000);
+        slot.running = await bindRetrying(() => startListener({ ...l, address }, { serve: (req, down) => this.serve(slot, req, down) }), rebind);
         this.opts.onListener?.({ kind: "added", name: l.name, address: slot.running.address, scheme: slot.running.scheme ?? "http", ...(mapping ? { mapping } : {}) });
       }
     } catch (e) {
@@ -154,12 +173,17 @@ export class DynamicGateway {
     if (previous) this.retire(previous);
     // Removed, or moved to another address: no new connections; requests in flight finish on their generation.
     for (const s of leaving) {
-      if (!names.has(s.name)) this.opts.onListener?.({ kind: "removed", name: s.name, address: s.running!.address, scheme: s.running!.scheme ?? "http" });
-      void s.running!.drain(this.opts.drainMs ?? 5000);
+      if (!s.running) continue;
+      if (!names.has(s.name)) this.opts.onListener?.({ kind: "removed", name: s.name, address: s.running.address, scheme: s.running.scheme ?? "http" });
+      void s.running.drain(this.opts.drainMs ?? 5000);
     }
   }
 
-  private async serve(slot: Slot, req: DownstreamRequest, down: DownstreamInfo): Promise<HcmResponse> {
+  private async serve(bound: Slot, received: DownstreamRequest, down: DownstreamInfo): Promise<HcmResponse> {
+    const routed = this.opts.dispatch?.(bound.name, received, (name) => this.slots.has(name));
+    const slot = (routed && this.slots.get(routed.listener)) || bound;
+    const req = routed?.req ?? received;
+    if (routed?.localPort !== undefined) down = { ...down, local: { ...down.local, port: routed.localPort } };
     const gen = slot.gen;
     const hcm = slot.hcm;
     gen.inflight++;
@@ -214,7 +238,7 @@ export class DynamicGateway {
       });
       sinks.push(log.sink);
     }
-    const router = new Router(new RouteTable(l.hcm.routeConfig), gen.clusters, this.transport);
+    const router = new Router(routeResolver(l.hcm), gen.clusters, this.transport);
     return new HttpConnectionManager(l.hcm, chain, router, undefined, sinks);
   }
 
@@ -273,6 +297,24 @@ export class DynamicGateway {
     await this.admin?.close();
     await Promise.all([this.clusterPool.drain(), this.pluginPool.drain(), this.logPool.drain()]);
     this.transport.close();
+  }
+}
+
+function transportKey(l: ListenerConfig): string {
+  if (!l.tls) return "";
+  const { secrets: _secrets, ...tls } = l.tls;
+  return JSON.stringify(tls);
+}
+
+/** A port just released by the listener it replaces may take a moment to be free. */
+async function bindRetrying(start: () => Promise<RunningListener>, retry: boolean): Promise<RunningListener> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (!retry || attempt >= 20 || !(e instanceof Error) || !e.message.endsWith("address already in use")) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 }
 

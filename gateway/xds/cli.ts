@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { LogLevel } from "../../wasm/host/index.js";
 import type { GatewayConfig, SocketAddr } from "../bootstrap/types.js";
+import type { SecretSource } from "../bootstrap/listener-tls.js";
 import { AdsClient, type AdsEvent } from "./ads-client.js";
 import { DynamicGateway, type ListenerEvent } from "./apply.js";
 import { kindOfTypeUrl } from "./convert.js";
@@ -13,10 +14,16 @@ import { parseLabels, xdsNode } from "./node-identity.js";
 import { RemoteCodeCache } from "./remote-code.js";
 import { RestXdsClient, type RestPollEvent } from "./rest-client.js";
 import { XdsState } from "./state.js";
+import { IDENTITY_USAGE, identityFlagsProblem, parseIdentityFlag, startWorkloadIdentity, type IdentityFlags } from "../identity/identity-flags.js";
+import { workloadSecrets } from "../identity/workload-secrets.js";
+import type { WorkloadCertificateManager } from "../identity/manager.js";
+import {
+  DEFAULT_INBOUND_PORT, DEFAULT_OUTBOUND_PORT, isSidecarNode, isUnboundSidecarListener, localizeForSidecar, outboundDispatcher, type SidecarPorts,
+} from "./sidecar.js";
 import { DEFAULT_OPS, OPS_USAGE, parseOpsFlag, waitForSignal, type OpsFlags } from "../ops-flags.js";
 import { fileSecrets } from "../secrets-node.js";
 
-export const XDS_USAGE = `halyard gateway --xds <host:port> [--delta] | --xds-rest <http://host:port>  --node <id> [--labels k=v,...] [--wasm <halyard.wasm>] [--log-level <level>] ${OPS_USAGE}`;
+export const XDS_USAGE = `halyard gateway --xds <host:port> [--delta] | --xds-rest <http://host:port>  --node <id> [--labels k=v,...] [--wasm <halyard.wasm>] [--log-level <level>] [sidecar~ nodes: --inbound-port 15006 --outbound-port 15001 --app-port <p>] [${IDENTITY_USAGE}] ${OPS_USAGE}`;
 /** Node metadata naming where this proxy has halyard.wasm (control/translate/xds/node.ts reads it). */
 const METADATA_WASM_PATH = "HALYARD_WASM_PATH";
 /** The halyard.wasm this package builds (dist/gateway/xds/ -> wasm/build/). */
@@ -34,6 +41,10 @@ interface XdsArgs {
   wasm: string;
   logLevel?: LogLevel;
   ops: OpsFlags;
+  /** Set for a `sidecar~` node: where its loopback listeners are bound and where the app is. */
+  sidecar?: SidecarPorts;
+  /** --ca and --token-file: SDS `default` / `ROOTCA` from the rotating workload certificate. */
+  identity?: IdentityFlags & { ca: string; tokenFile: string };
 }
 
 function parseArgs(argv: string[]): XdsArgs | string {
@@ -44,6 +55,8 @@ function parseArgs(argv: string[]): XdsArgs | string {
   let logLevel: LogLevel | undefined;
   let wasm = BUNDLED_WASM;
   let delta = false;
+  const sidecarFlags: Partial<SidecarPorts> = {};
+  const identity: IdentityFlags = {};
   const ops: OpsFlags = { ...DEFAULT_OPS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -51,6 +64,12 @@ function parseArgs(argv: string[]): XdsArgs | string {
     if (typeof took === "string") return took;
     if (took > 0) {
       i += took - 1;
+      continue;
+    }
+    const idTook = parseIdentityFlag(argv, i, identity);
+    if (typeof idTook === "string") return idTook;
+    if (idTook > 0) {
+      i += idTook - 1;
       continue;
     }
     const value = () => {
@@ -65,6 +84,9 @@ function parseArgs(argv: string[]): XdsArgs | string {
       else if (a === "--labels") labels = parseLabels(value());
       else if (a === "--wasm") wasm = resolve(value());
       else if (a === "--delta") delta = true;
+      else if (a === "--inbound-port") sidecarFlags.inbound = portValue(a, value());
+      else if (a === "--outbound-port") sidecarFlags.outbound = portValue(a, value());
+      else if (a === "--app-port") sidecarFlags.app = portValue(a, value());
       else if (a === "-l" || a === "--log-level") {
         const v = value() as LogLevel;
         if (!LEVELS.includes(v)) return `unknown log level "${v}"`;
@@ -79,6 +101,10 @@ function parseArgs(argv: string[]): XdsArgs | string {
   if (target !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):\d{1,5}$/.test(target)) return `--xds: "${target}" is not host:port`;
   if (delta && target === undefined) return "--delta goes with --xds (REST polling is state of the world)";
   if (url !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(url)) return `--xds-rest: "${url}" is not an http://host:port URL`;
+  const identityProblem = identityFlagsProblem(identity);
+  if (identityProblem) return identityProblem;
+  const sidecar = isSidecarNode(nodeId);
+  if (!sidecar && Object.keys(sidecarFlags).length > 0) return `--inbound-port, --outbound-port and --app-port are for sidecar~ nodes, not "${nodeId}"`;
   return {
     source: target !== undefined ? { kind: "grpc", target, delta } : { kind: "rest", url: url! },
     nodeId,
@@ -86,7 +112,15 @@ function parseArgs(argv: string[]): XdsArgs | string {
     ops,
     ...(labels ? { labels } : {}),
     ...(logLevel ? { logLevel } : {}),
+    ...(identity.ca && identity.tokenFile ? { identity: { ...identity, ca: identity.ca, tokenFile: identity.tokenFile } } : {}),
+    ...(sidecar ? { sidecar: { inbound: DEFAULT_INBOUND_PORT, outbound: DEFAULT_OUTBOUND_PORT, ...sidecarFlags } } : {}),
   };
+}
+
+function portValue(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new Error(`${flag}: "${v}" is not a port number (0-65535)`);
+  return n;
 }
 
 /** `halyard gateway --xds ...`. */
@@ -109,7 +143,20 @@ export async function run(argv: string[]): Promise<number> {
     clusters: [],
     ads: { cluster: "xds", lds: true, cds: true },
   };
-  return serveFromControlPlane(base, args.source, node, process.cwd(), args.logLevel, args.ops);
+  let manager: WorkloadCertificateManager | undefined;
+  if (args.identity) {
+    try {
+      manager = await startWorkloadIdentity(args.identity, (line) => process.stdout.write(`halyard gateway: ${line}\n`), String(node.metadata?.NAMESPACE ?? ""));
+    } catch (e) {
+      process.stderr.write(`halyard gateway: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+  }
+  try {
+    return await serveFromControlPlane(base, args.source, node, process.cwd(), args.logLevel, args.ops, args.sidecar, manager);
+  } finally {
+    manager?.close();
+  }
 }
 
 /** `halyard gateway -c <bootstrap>` with dynamic_resources: ADS to the first endpoint of the ads_config cluster. */
@@ -127,10 +174,15 @@ async function serveFromControlPlane(
   baseDir: string,
   logLevel: LogLevel | undefined,
   ops: OpsFlags,
+  sidecar?: SidecarPorts,
+  identity?: WorkloadCertificateManager,
 ): Promise<number> {
   const out = (line: string) => process.stdout.write(`halyard gateway: ${line}\n`);
   const remoteCode = new RemoteCodeCache();
+  const secrets = withIdentity(identity, fileSecrets({ baseDir, ...(ops.secretsDir ? { secretsDir: ops.secretsDir } : {}) }));
   const gateway = new DynamicGateway(base, {
+    upstreamSecrets: secrets,
+    ...(sidecar ? { unbound: isUnboundSidecarListener, dispatch: outboundDispatcher(sidecar) } : {}),
     ...(logLevel ? { logLevel } : {}),
     ...(ops.accessLog ? { defaultAccessLog: ops.accessLog } : {}),
     remoteCode,
@@ -148,12 +200,13 @@ async function serveFromControlPlane(
     base,
     remoteCode,
     resolvePath: (name) => resolve(baseDir, name),
-    secrets: fileSecrets({ baseDir, ...(ops.secretsDir ? { secretsDir: ops.secretsDir } : {}) }),
+    secrets,
     apply: async (config) => {
       await gateway.apply(config);
       out(`xds: configuration ${++applied} applied (${config.listeners.length} listeners, ${config.clusters.length} clusters)`);
     },
     log: (line) => out(line),
+    ...(sidecar ? { localize: (kind, messages) => localizeForSidecar(kind, messages, sidecar, once(out)) } : {}),
   });
   let client: { close(): void };
   if (source.kind === "grpc") {
@@ -183,6 +236,20 @@ async function serveFromControlPlane(
   state.close();
   await gateway.drain(ops.drainMs);
   return 0;
+}
+
+function withIdentity(identity: WorkloadCertificateManager | undefined, files: SecretSource): SecretSource {
+  return identity ? workloadSecrets(identity, files) : files;
+}
+
+/** Says each distinct line once (a chain choice is reported at the first response, not at every push). */
+const said = new Set<string>();
+function once(out: (line: string) => void): (line: string) => void {
+  return (line) => {
+    if (said.has(line)) return;
+    said.add(line);
+    out(line);
+  };
 }
 
 function describeListener(e: ListenerEvent): string {

@@ -15,8 +15,9 @@ import {
 } from "../bootstrap/build.js";
 import { formatPath, type FieldProblem } from "../bootstrap/errors.js";
 import type { SecretSource } from "../bootstrap/listener-tls.js";
+import { scopedRdsNames } from "../bootstrap/scoped-routes.js";
 import { findUnsupported } from "../bootstrap/supported.js";
-import type { ClusterConfig, ListenerConfig, RouteTableConfig, SocketAddr } from "../bootstrap/types.js";
+import type { ClusterConfig, EndpointConfig, ListenerConfig, RouteTableConfig } from "../bootstrap/types.js";
 
 const PREFIX = "type.googleapis.com/";
 
@@ -105,7 +106,7 @@ export interface Resolvers {
   resolvePath(name: string): string;
   /** Built route tables by RDS name. */
   routes(name: string): RouteTableConfig | undefined;
-  endpoints(serviceName: string): SocketAddr[] | undefined;
+  endpoints(serviceName: string): EndpointConfig[] | undefined;
   /** Local path of verified remote code, by sha256. */
   code(sha256: string): string | undefined;
   /** Certificates of TLS listeners (SDS secrets by name); without it a TLS listener is rejected. */
@@ -139,7 +140,7 @@ export function convertRoutes(rc: RouteConfiguration, clusterNames: Set<string>)
   return guarded("routes", rc.name, () => buildRoutes(rc, [], rc.validateClusters === true ? clusterNames : undefined));
 }
 
-export function convertEndpoints(cla: ClusterLoadAssignment): SocketAddr[] {
+export function convertEndpoints(cla: ClusterLoadAssignment): EndpointConfig[] {
   return guarded("endpoints", cla.clusterName, () => buildEndpoints(cla, []));
 }
 
@@ -154,7 +155,7 @@ export function isolatedResolvers(resolvePath: (name: string) => string, secrets
   };
 }
 
-/** The RDS names a listener's HCM refers to. */
+/** The RDS names a listener's HCM refers to (rds, or the scopes of scoped_routes). */
 export function rdsNames(l: Listener): string[] {
   const names: string[] = [];
   for (const chain of l.filterChains) {
@@ -162,6 +163,7 @@ export function rdsNames(l: Listener): string[] {
       if (f.configType.case !== "typedConfig") continue;
       const hcm = anyUnpack(f.configType.value, HttpConnectionManagerSchema);
       if (hcm?.routeSpecifier.case === "rds" && hcm.routeSpecifier.value.routeConfigName) names.push(hcm.routeSpecifier.value.routeConfigName);
+      else if (hcm?.routeSpecifier.case === "scopedRoutes") names.push(...scopedRdsNames(hcm.routeSpecifier.value));
     }
   }
   return names;

@@ -59,6 +59,8 @@ export interface XdsStateOptions {
   /** How long the first configuration waits for listeners' routes and clusters' endpoints. Default 15 s (Envoy's). */
   initialFetchTimeoutMs?: number;
   log?(line: string): void;
+  /** Rewrites each response's decoded resources before they are checked (sidecar mode on loopback: sidecar.ts). */
+  localize?(kind: XdsKind, messages: Map<string, Message>): Map<string, Message>;
 }
 
 interface Resources {
@@ -130,13 +132,15 @@ export class XdsState implements DeltaXdsSubscriber {
 
   /** State of the world: `resources` is everything of the type (LDS, CDS) or everything subscribed (RDS, EDS). */
   handleResponse(typeUrl: string, version: string, resources: readonly Any[]): Promise<ResponseOutcome> {
-    return this.serialized(typeUrl, (kind) => this.handle(kind, version, decodeResources(kind, resources)));
+    // RDS and EDS are not "full state" types: a response may carry only the changed resources (xDS protocol), so
+    // the others stay as they are while still subscribed.
+    return this.serialized(typeUrl, (kind) => this.handle(kind, version, this.localized(kind, decodeResources(kind, resources)), kind === "routes" || kind === "endpoints"));
   }
 
   /** Delta: `resources` are added or changed, `removed` are gone; the rest of what the gateway has stays. */
   handleDelta(typeUrl: string, systemVersion: string, resources: readonly DeltaResource[], removed: readonly string[]): Promise<ResponseOutcome> {
     return this.serialized(typeUrl, async (kind) => {
-      const added = decodeResources(kind, resources.map((r) => r.resource).filter((a): a is Any => a !== undefined));
+      const added = this.localized(kind, decodeResources(kind, resources.map((r) => r.resource).filter((a): a is Any => a !== undefined)));
       resources.forEach((r, i) => {
         if (!r.resource) throw new ResourceError(`resources[${i}] "${r.name}": no resource (on-demand xDS is not supported by halyard gateway)`);
         if (!added.has(r.name)) throw new ResourceError(`resources[${i}]: name "${r.name}" differs from the resource's own name`);
@@ -159,6 +163,10 @@ export class XdsState implements DeltaXdsSubscriber {
     return Object.fromEntries((kind && this.deltaVersions.get(kind)) ?? []);
   }
 
+  private localized(kind: XdsKind, messages: Map<string, Message>): Map<string, Message> {
+    return this.opts.localize ? this.opts.localize(kind, messages) : messages;
+  }
+
   private serialized(typeUrl: string, run: (kind: XdsKind) => Promise<ResponseOutcome>): Promise<ResponseOutcome> {
     const kind = kindOfTypeUrl(typeUrl);
     const result = this.queue.then(async (): Promise<ResponseOutcome> => {
@@ -173,7 +181,8 @@ export class XdsState implements DeltaXdsSubscriber {
     return result;
   }
 
-  private async handle(kind: XdsKind, version: string, messages: Map<string, Message>): Promise<ResponseOutcome> {
+  /** `partial`: resources of `kind` absent from `messages` are kept (SotW RDS / EDS) while still subscribed. */
+  private async handle(kind: XdsKind, version: string, messages: Map<string, Message>, partial = false): Promise<ResponseOutcome> {
     const next: Resources = { ...this.resources };
     const built = { routes: this.builtRoutes, endpoints: this.builtEndpoints };
     const errors: string[] = [];
@@ -186,11 +195,13 @@ export class XdsState implements DeltaXdsSubscriber {
         break;
       case "routes": {
         const r = await this.sift(messages as Map<string, RouteConfiguration>, this.resources.routes, (n, rc) => (checkSupported("routes", n, rc), convertRoutes(rc, this.clusterNames(this.resources.clusters))), errors, this.builtRoutes);
+        if (partial) keepUnmentioned(r, this.resources.routes, this.builtRoutes, this.resourceNames(TYPE_URLS.routes));
         [next.routes, built.routes] = [r.messages, r.built];
         break;
       }
       case "endpoints": {
         const r = await this.sift(messages as Map<string, ClusterLoadAssignment>, this.resources.endpoints, (n, cla) => (checkSupported("endpoints", n, cla), convertEndpoints(cla)), errors, this.builtEndpoints);
+        if (partial) keepUnmentioned(r, this.resources.endpoints, this.builtEndpoints, this.resourceNames(TYPE_URLS.endpoints));
         [next.endpoints, built.endpoints] = [r.messages, r.built];
         break;
       }
@@ -262,7 +273,7 @@ export class XdsState implements DeltaXdsSubscriber {
   private checkCluster(name: string, c: Cluster): void {
     if (this.opts.base.clusters.some((s) => s.name === name)) throw new ResourceError(`cluster "${name}": a static cluster of that name exists in the bootstrap`);
     checkSupported("clusters", name, c);
-    convertCluster(c, isolatedResolvers(this.resolvePath));
+    convertCluster(c, isolatedResolvers(this.resolvePath, this.opts.secrets));
   }
 
   // Envoy's initial_fetch_timeout: a listener or cluster still waiting for its routes or endpoints does not hold
@@ -321,6 +332,23 @@ export class XdsState implements DeltaXdsSubscriber {
 }
 
 class RemoteCodeError extends Error {}
+
+/** Adds to `r` the previously accepted resources a partial response did not mention and that are still subscribed. */
+function keepUnmentioned<M, B>(
+  r: { messages: Map<string, M>; built: Map<string, B> },
+  previous: Map<string, M>,
+  previousBuilt: Map<string, B>,
+  subscribed: string[] | undefined,
+): void {
+  const wanted = subscribed === undefined ? undefined : new Set(subscribed);
+  for (const [name, m] of previous) {
+    if (r.messages.has(name) || (wanted !== undefined && !wanted.has(name))) continue;
+    const b = previousBuilt.get(name);
+    if (b === undefined) continue;
+    r.messages.set(name, m);
+    r.built.set(name, b);
+  }
+}
 
 const MAX_ERRORS = 5;
 

@@ -35,8 +35,8 @@ describe("edge worker from a bundled snapshot", () => {
     const echo = (await res.json()) as Echo;
     expect(echo.upstream).toBe("v1");
     expect(echo.url).toBe("/pay?x=1");
-    // The decision in Envoy's terms: the cluster header the route's cluster_header reads.
-    expect(echo.headers["x-halyard-cluster"]).toBe("outbound|8080|v1|payment-service.production.svc.cluster.local");
+    // The decision's cluster header (read by the route's cluster_header) is removed by the route before upstream.
+    expect(echo.headers["x-halyard-cluster"]).toBeUndefined();
     expect(echo.headers["x-request-id"]).toBe("req-1");
     expect(echo.headers["x-forwarded-proto"]).toBe("http");
     expect(echo.headers["x-forwarded-host"]).toBe("edge.example:8080");
@@ -107,11 +107,15 @@ describe("edge worker from a bundled snapshot", () => {
 
   it("says which resources of the snapshot it left out, with the NACK reason", async () => {
     const w = createEdgeWorker({ log: quiet });
+    const snapshot = JSON.parse(edge.snapshot) as { clusters: object[] };
+    snapshot.clusters.push({ name: "dns-only", type: "STRICT_DNS", connectTimeout: "1s" });
     lines.length = 0;
-    expect((await call(w, env, "/pay")).status).toBe(200);
+    expect((await call(w, { ...env, HALYARD_SNAPSHOT: JSON.stringify(snapshot) }, "/pay")).status).toBe(200);
     expect(lines).toContain(
-      'halyard worker: HALYARD_SNAPSHOT: left out: clusters: cluster "PassthroughCluster": type: "ORIGINAL_DST" is not supported by halyard gateway (supported: STATIC, EDS)',
+      'halyard worker: HALYARD_SNAPSHOT: left out: clusters: cluster "dns-only": type: "STRICT_DNS" is not supported by halyard gateway (supported: STATIC, EDS, ORIGINAL_DST)',
     );
+    // The translator's PassthroughCluster (ORIGINAL_DST: fetch() to the request's authority) is taken.
+    expect(lines.filter((l) => l.includes("PassthroughCluster"))).toEqual([]);
   });
 
   it("picks the listener by HALYARD_LISTENER and says when it does not exist", async () => {

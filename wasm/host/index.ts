@@ -15,6 +15,7 @@ export type {
   PluginConfig,
   PropertyValue,
   ResponseInfo,
+  RouteProperties,
   StreamHandle,
   StreamInfo,
 } from "./types.js";

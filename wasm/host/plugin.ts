@@ -174,12 +174,12 @@ export class WasmPlugin implements ImportHost, StreamOwner {
     const finish = (response: HttpCallResponse | null, failure: string) => {
       if (settled) return;
       settled = true;
-      vm.pendingCalls.delete(cancelTimeout);
+      vm.pendingCalls.delete(token);
       cancelTimeout();
       this.deliverHttpCallResponse(vm, contextId, token, response, failure);
     };
     const cancelTimeout = timeoutMs > 0 ? unrefTimeout(() => finish(null, "timeout"), timeoutMs) : () => {};
-    vm.pendingCalls.add(cancelTimeout);
+    vm.pendingCalls.set(token, cancelTimeout);
     let request: Promise<HttpCallResponse>;
     try {
       request = Promise.resolve(dispatch(cluster, headers, body, trailers, timeoutMs));

@@ -125,10 +125,11 @@ function builtin(parts: string[], plugin: PluginScope, s: StreamScope | null): R
     case "cluster_name":
       return s?.info.clusterName;
     case "route_name":
-      return s?.info.routeName;
+      return routeName(s);
     case "xds":
       if (field === "cluster_name") return s?.info.clusterName;
-      if (field === "route_name") return s?.info.routeName;
+      if (field === "route_name") return routeName(s);
+      if (field === "route_metadata") return s?.info.route?.()?.metadata;
       return undefined;
   }
   if (!s) return undefined;
@@ -147,6 +148,13 @@ function builtin(parts: string[], plugin: PluginScope, s: StreamScope | null): R
       return connectionProperty(field, s.info);
   }
   return undefined;
+}
+
+/** The live route's name when the embedder resolves routes per read (StreamInfo.route), else the static one. */
+function routeName(s: StreamScope | null): string | undefined {
+  if (!s) return undefined;
+  const route = s.info.route;
+  return route ? route()?.name : s.info.routeName;
 }
 
 function header(map: HeaderMap | null, name: string): string | undefined {

@@ -128,11 +128,35 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
   // ---- HttpStream ----
 
   onRequestHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
+    return promised(this.decodeHeaders(headers, endOfStream));
+  }
+
+  onRequestBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
+    return promised(this.decodeData(body, endOfStream));
+  }
+
+  onRequestTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
+    return promised(this.decodeTrailers(trailers));
+  }
+
+  onResponseHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
+    return promised(this.encodeHeaders(headers, endOfStream));
+  }
+
+  onResponseBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
+    return promised(this.encodeData(body, endOfStream));
+  }
+
+  onResponseTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
+    return promised(this.encodeTrailers(trailers));
+  }
+
+  decodeHeaders(headers: HeaderMap, endOfStream: boolean): FilterOutcome | Promise<FilterOutcome> {
     this.requestHeaders = headers;
     return this.run(REQUEST, HEADERS, headers.length, endOfStream ? 1 : 0, true);
   }
 
-  onRequestBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
+  decodeData(body: Uint8Array, endOfStream: boolean): BodyOutcome | Promise<BodyOutcome> {
     this.requestBodyBytes += body.length;
     const buffer = joinHeld(this.requestHeld, body);
     this.requestHeld = null;
@@ -141,17 +165,17 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     return this.run(REQUEST, DATA, buffer.length, endOfStream ? 1 : 0, endOfStream);
   }
 
-  onRequestTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
+  decodeTrailers(trailers: HeaderMap): FilterOutcome | Promise<FilterOutcome> {
     this.requestTrailers = trailers;
     return this.run(REQUEST, TRAILERS, trailers.length, 0, true);
   }
 
-  onResponseHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome> {
+  encodeHeaders(headers: HeaderMap, endOfStream: boolean): FilterOutcome | Promise<FilterOutcome> {
     this.responseHeaders = headers;
     return this.run(RESPONSE, HEADERS, headers.length, endOfStream ? 1 : 0, true);
   }
 
-  onResponseBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome> {
+  encodeData(body: Uint8Array, endOfStream: boolean): BodyOutcome | Promise<BodyOutcome> {
     this.responseBodyBytes += body.length;
     const buffer = joinHeld(this.responseHeld, body);
     this.responseHeld = null;
@@ -160,13 +184,15 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
     return this.run(RESPONSE, DATA, buffer.length, endOfStream ? 1 : 0, endOfStream);
   }
 
-  onResponseTrailers(trailers: HeaderMap): Promise<FilterOutcome> {
+  encodeTrailers(trailers: HeaderMap): FilterOutcome | Promise<FilterOutcome> {
     this.responseTrailers = trailers;
     return this.run(RESPONSE, TRAILERS, trailers.length, 0, true);
   }
 
+  /** Keeps `info` itself when the stream has none yet (no copy per request); a later call merges into a copy. */
   setResponseInfo(info: ResponseInfo): void {
-    Object.assign(this.responseInfo, info);
+    const current = this.response;
+    this.response = current === null ? info : { ...current, ...info };
   }
 
   done(): void {
@@ -240,28 +266,29 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
 
   // ---- internals ----
 
-  private run(phase: Phase, part: Part, a: number, b: number, eos: boolean): Promise<BodyOutcome> {
+  /** Runs one callback; the outcome itself unless the guest paused the stream (then a promise settled later). */
+  private run(phase: Phase, part: Part, a: number, b: number, eos: boolean): BodyOutcome | Promise<BodyOutcome> {
     const body = part === DATA;
     if (this.finished) return Promise.reject(new Error(`${phaseCallbackName(phase, part)}: stream ${this.contextId} is already done`));
-    if (this.isClosed) return Promise.resolve(this.closedOutcome());
+    if (this.isClosed) return this.closedOutcome();
     const vm = this.vm;
-    if (!vm || !vm.alive) return Promise.resolve(this.failureOutcome(phase, body));
+    if (!vm || !vm.alive) return this.failureOutcome(phase, body);
     this.localResponse = null;
     let code: number;
     try {
       code = vm.invoke(callbackOf(vm.streamCallbacks, phase, part), this, 0, this.contextId, a, b);
     } catch (e) {
       this.owner.handleTrap(vm, e as GuestTrap);
-      return Promise.resolve(this.failureOutcome(phase, body));
+      return this.failureOutcome(phase, body);
     }
-    if (this.localResponse) return Promise.resolve(localOutcome(this.localResponse));
-    if (this.isClosed) return Promise.resolve(this.closedOutcome());
-    if (!pauses(part, code)) return body ? Promise.resolve(this.continueOutcome(phase, body)) : CONTINUED;
+    if (this.localResponse) return localOutcome(this.localResponse);
+    if (this.isClosed) return this.closedOutcome();
+    if (!pauses(part, code)) return this.continueOutcome(phase, body);
     if (body && !eos) {
       // Buffered by the host: handed back (with the next chunk appended) on the next call.
       if (phase === REQUEST) this.requestHeld = this.requestBody;
       else this.responseHeld = this.responseBody;
-      return Promise.resolve({ kind: "continue", body: EMPTY });
+      return { kind: "continue", body: EMPTY };
     }
     return new Promise((resolve) => {
       const pending = { resolve, body };
@@ -308,6 +335,11 @@ export class HttpStreamImpl implements HttpStream, HostContext, StreamScope {
 function phaseCallbackName(phase: Phase, part: Part): string {
   const which = part === HEADERS ? "Headers" : part === DATA ? "Body" : "Trailers";
   return STREAM_CALLBACKS[`${phase === REQUEST ? "request" : "response"}${which}` as StreamCallback];
+}
+
+/** The promise form of an outcome; the common continue costs no allocation. */
+function promised(o: BodyOutcome | Promise<BodyOutcome>): Promise<BodyOutcome> {
+  return o === CONTINUE ? CONTINUED : o instanceof Promise ? o : Promise.resolve(o);
 }
 
 function localOutcome(r: LocalResponse): FilterOutcome {

@@ -66,6 +66,12 @@ export interface StreamInfo {
   upstream?: { address?: string; port?: number };
   routeName?: string;
   clusterName?: string;
+  /**
+   * The route this stream resolves to now, asked at each read so it follows clear_route_cache (the embedder
+   * re-resolves after it): its name and its metadata as a serialized envoy.config.core.v3.Metadata. When given,
+   * `route_name` / `xds.route_name` / `xds.route_metadata` come from it (else `routeName`); undefined = no route.
+   */
+  route?: () => RouteProperties | undefined;
   /** Per-stream extras/overrides, keyed by dotted path. */
   properties?: Record<string, PropertyValue>;
   /**
@@ -74,6 +80,13 @@ export interface StreamInfo {
    * earlier one set (halyard.authz reads halyard.jwt's verified payload). Absent: each stream keeps its own.
    */
   filterState?: Map<string, Uint8Array>;
+}
+
+/** What StreamInfo.route reports of the resolved route. */
+export interface RouteProperties {
+  name: string;
+  /** Serialized envoy.config.core.v3.Metadata (absent: the route has none). */
+  metadata?: Uint8Array;
 }
 
 export type FilterOutcome =
@@ -97,7 +110,18 @@ export interface HttpStream {
   onResponseHeaders(headers: HeaderMap, endOfStream: boolean): Promise<FilterOutcome>;
   onResponseBody(body: Uint8Array, endOfStream: boolean): Promise<BodyOutcome>;
   onResponseTrailers(trailers: HeaderMap): Promise<FilterOutcome>;
+  /** What the router did, for response.* properties. The stream may keep `info` itself: do not change it afterwards. */
   setResponseInfo(info: ResponseInfo): void;
+  /**
+   * The same callbacks as on* (Envoy's decoder/encoder names), for embedders on a hot path: the outcome itself when
+   * the filter answers synchronously (the common case: no promise, no microtask), a promise when it paused the stream.
+   */
+  decodeHeaders(headers: HeaderMap, endOfStream: boolean): FilterOutcome | Promise<FilterOutcome>;
+  decodeData(body: Uint8Array, endOfStream: boolean): BodyOutcome | Promise<BodyOutcome>;
+  decodeTrailers(trailers: HeaderMap): FilterOutcome | Promise<FilterOutcome>;
+  encodeHeaders(headers: HeaderMap, endOfStream: boolean): FilterOutcome | Promise<FilterOutcome>;
+  encodeData(body: Uint8Array, endOfStream: boolean): BodyOutcome | Promise<BodyOutcome>;
+  encodeTrailers(trailers: HeaderMap): FilterOutcome | Promise<FilterOutcome>;
   onClearRouteCache?: () => void;
   /** proxy_on_done, proxy_on_log, proxy_on_delete; idempotent. */
   done(): void;

@@ -1,5 +1,6 @@
 // One instance of a guest module: its memory, allocator, exported callbacks and the contexts
 // (root + streams) living in it. A trap marks the VM failed; the plugin then builds a new one.
+import { IdTable } from "./id-table.js";
 import { GuestMemoryError, GuestTrap } from "./errors.js";
 import { GuestMemory } from "./memory.js";
 import { TickTimer } from "./timers.js";
@@ -41,7 +42,7 @@ export type StreamCallbacks = Record<StreamCallback, GuestCallback>;
 
 export class GuestVM {
   readonly root: HostContext = { contextId: ROOT_CONTEXT_ID, stream: null };
-  readonly contexts = new Map<number, HostContext>([[ROOT_CONTEXT_ID, this.root]]);
+  readonly contexts = new IdTable<HostContext>().set(ROOT_CONTEXT_ID, this.root);
   /** The effective context of the hostcall being served (proxy_set_effective_context changes it). */
   current: HostContext | null = null;
   nextContextId = ROOT_CONTEXT_ID + 1;
@@ -53,12 +54,12 @@ export class GuestVM {
   /** proxy_get_status answer for the callback being run. */
   callStatus: { code: number; message: string } = { code: 0, message: "" };
   /** Contexts that returned false from proxy_on_done and wait for proxy_done. */
-  readonly awaitingDone = new Map<number, () => void>();
+  readonly awaitingDone = new IdTable<() => void>(8);
   readonly tick: TickTimer;
   /** Shared-queue tokens this VM listens on, with the listener to remove when it dies. */
   readonly queueListeners = new Map<number, (token: number) => void>();
-  /** Cancels for outstanding http calls' timeouts. */
-  readonly pendingCalls = new Set<() => void>();
+  /** Cancels for outstanding http calls' timeouts, by call token. */
+  readonly pendingCalls = new IdTable<() => void>(8);
 
   private instance!: WebAssembly.Instance;
   private fns!: Record<string, GuestFn | undefined>;
@@ -176,7 +177,7 @@ export class GuestVM {
   shutdown(): void {
     this.closed = true;
     this.tick.stop();
-    for (const cancel of this.pendingCalls) cancel();
+    for (const cancel of this.pendingCalls.values()) cancel();
     this.pendingCalls.clear();
   }
 

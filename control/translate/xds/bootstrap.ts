@@ -1,5 +1,7 @@
 // The Envoy v3 bootstrap a proxy starts from to get everything else over ADS: node id and metadata, admin on
-// 127.0.0.1:15000, ADS over gRPC to the static `xds-grpc` cluster (HTTP/2), CDS and LDS from ADS.
+// 127.0.0.1:15000, ADS over gRPC to the static `xds-grpc` cluster (HTTP/2), CDS and LDS from ADS. With an agent
+// (`sdsSocket`): a static `sds-grpc` cluster to its Unix socket (HTTP/2), as Istio's bootstrap has, and node
+// metadata HALYARD_SDS_CLUSTER telling the translator to point `default` / `ROOTCA` there instead of ADS.
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { isIP } from "node:net";
 import { Cluster_DiscoveryType, Cluster_DnsLookupFamily } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
@@ -9,9 +11,10 @@ import { HttpProtocolOptionsSchema } from "../../../gen/envoy/extensions/upstrea
 import { parseNodeId } from "../../registry/node.js";
 import { HTTP_PROTOCOL_OPTIONS_KEY } from "./clusters.js";
 import { adsConfigSource, durationFromMs, packed, socketAddress, TranslateError } from "./common.js";
-import { METADATA_LABELS, METADATA_NAMESPACE, METADATA_WASM_PATH } from "./node.js";
+import { METADATA_LABELS, METADATA_NAMESPACE, METADATA_SDS_CLUSTER, METADATA_WASM_PATH } from "./node.js";
 
 export const XDS_CLUSTER = "xds-grpc";
+export const SDS_CLUSTER = "sds-grpc";
 export const ADMIN_PORT = 15000;
 
 export interface BootstrapOptions {
@@ -23,6 +26,28 @@ export interface BootstrapOptions {
   labels?: Record<string, string>;
   /** Node.cluster (Istio: `<workload>.<namespace>`); defaults to the id's `name.namespace`. */
   cluster?: string;
+  /** The Unix socket `halyard agent` serves SDS on (`default`, `ROOTCA`); absent: secrets come over ADS. */
+  sdsSocket?: string;
+}
+
+const http2Options = () => ({
+  [HTTP_PROTOCOL_OPTIONS_KEY]: packed(HttpProtocolOptionsSchema, {
+    upstreamProtocolOptions: { case: "explicitHttpConfig", value: { protocolConfig: { case: "http2ProtocolOptions", value: {} } } },
+  }),
+});
+
+/** The static cluster to the agent's SDS socket (a pipe address), as Istio's bootstrap names it. */
+function sdsCluster(path: string) {
+  return {
+    name: SDS_CLUSTER,
+    clusterDiscoveryType: { case: "type" as const, value: Cluster_DiscoveryType.STATIC },
+    connectTimeout: durationFromMs(1_000),
+    loadAssignment: {
+      clusterName: SDS_CLUSTER,
+      endpoints: [{ lbEndpoints: [{ hostIdentifier: { case: "endpoint" as const, value: { address: { address: { case: "pipe" as const, value: { path } } } } } }] }],
+    },
+    typedExtensionProtocolOptions: http2Options(),
+  };
 }
 
 /** `host:port` (IPv6 in brackets) as given to --xds. */
@@ -38,6 +63,10 @@ export function buildBootstrap(options: BootstrapOptions): Bootstrap {
   const metadata: JsonObject = { [METADATA_NAMESPACE]: node.namespace };
   if (options.labels && Object.keys(options.labels).length > 0) metadata[METADATA_LABELS] = { ...options.labels };
   if (options.wasmPath) metadata[METADATA_WASM_PATH] = options.wasmPath;
+  if (options.sdsSocket !== undefined) {
+    if (options.sdsSocket === "") throw new TranslateError("--sds-socket: the socket path is empty");
+    metadata[METADATA_SDS_CLUSTER] = SDS_CLUSTER;
+  }
   const { host, port } = options.xds;
   return create(BootstrapSchema, {
     node: { id: options.nodeId, cluster: options.cluster ?? node.id, metadata },
@@ -60,12 +89,9 @@ export function buildBootstrap(options: BootstrapOptions): Bootstrap {
           ...(isIP(host) ? {} : { dnsLookupFamily: Cluster_DnsLookupFamily.V4_ONLY }),
           connectTimeout: durationFromMs(1_000),
           loadAssignment: { clusterName: XDS_CLUSTER, endpoints: [{ lbEndpoints: [{ hostIdentifier: { case: "endpoint", value: { address: socketAddress(host, port) } } }] }] },
-          typedExtensionProtocolOptions: {
-            [HTTP_PROTOCOL_OPTIONS_KEY]: packed(HttpProtocolOptionsSchema, {
-              upstreamProtocolOptions: { case: "explicitHttpConfig", value: { protocolConfig: { case: "http2ProtocolOptions", value: {} } } },
-            }),
-          },
+          typedExtensionProtocolOptions: http2Options(),
         },
+        ...(options.sdsSocket !== undefined ? [sdsCluster(options.sdsSocket)] : []),
       ],
     },
   });

@@ -73,7 +73,7 @@ export class ClusterMemo {
 
   /** Cached clusters for `key`, or what `build` makes (then cached). */
   clusters(input: ClusterBuildInput, service: RegistryService, dr: DestinationRule | undefined, build: () => BuiltCluster[]): BuiltCluster[] {
-    const key = `${input.flavor}|${JSON.stringify(input.ctx.locality ?? null)}|${this.#contentKey(service, dr)}`;
+    const key = `${input.flavor}|${JSON.stringify(input.ctx.locality ?? null)}|${input.ctx.sdsCluster ?? ""}|${input.ctx.trustDomain ?? ""}|${this.#contentKey(service, dr)}`;
     let built = this.#current.get(key);
     if (built) return built;
     built = this.#previous.get(key) ?? build();
@@ -204,7 +204,13 @@ function serviceCluster(
     const options = protocolOptions(HTTP2_PROTOCOLS.has(protocol), pool);
     if (options) cluster.typedExtensionProtocolOptions = { [HTTP_PROTOCOL_OPTIONS_KEY]: options };
     // Mesh mTLS (ISTIO_MUTUAL, auto-mTLS to sidecar endpoints) and DestinationRule SIMPLE/MUTUAL: control/translate/xds/mtls.ts.
-    const target = { host: service.hostname, port, subset: subsetName, spiffeIds: destinationSpiffeIds(service.endpoints, service.namespace) };
+    const target = {
+      host: service.hostname,
+      port,
+      subset: subsetName,
+      spiffeIds: destinationSpiffeIds(service.endpoints, service.namespace, input.ctx.trustDomain),
+      ...(input.ctx.sdsCluster ? { sdsCluster: input.ctx.sdsCluster } : {}),
+    };
     const tls = clusterTls(policy.tls, target, !passthrough && service.endpoints.some((e) => endpointTlsMode(e)), where);
     if (tls.transportSocket) cluster.transportSocket = tls.transportSocket;
     if (tls.transportSocketMatches) cluster.transportSocketMatches = tls.transportSocketMatches;

@@ -13,6 +13,7 @@ import type { SnapshotBuilder } from "../../serve.js";
 import type { SnapshotResources } from "../../xds/snapshot.js";
 import { ClusterResolver } from "../destinations.js";
 import { JwksResolver } from "../jwks.js";
+import type { OutboundTrafficMode } from "../outbound-policy.js";
 import { translateRoutes } from "../routes.js";
 import { configJwksSources, translateSecurity, type SecurityOptions, type SecurityTranslation } from "../security.js";
 import { blackHoleCluster, buildOutboundClusters, inboundCluster, inboundPorts, passthroughCluster, type BuiltCluster, type ClusterMemo } from "./clusters.js";
@@ -21,6 +22,7 @@ import { resolvePeerAuthentication } from "../peer-authentication.js";
 import { inboundModes, type InboundModes } from "./mtls.js";
 import { SharedSnapshotBuilder } from "./proxy-classes.js";
 import { routerListeners, sidecarInboundListener, sidecarOutboundListener } from "./listeners.js";
+import type { ScopedRouteMemo } from "./scoped-routes.js";
 import { metadataString, METADATA_WASM_PATH, proxyContext, type ProxyContext, type XdsNodeInfo } from "./node.js";
 import { DEFAULT_WASM_FILENAME, wasmFetchCluster, type WasmCode } from "./wasm-filter.js";
 
@@ -35,6 +37,8 @@ export interface XdsTranslateOptions {
   wasm?: WasmCode;
   /** Mesh settings for RequestAuthentication / AuthorizationPolicy, and where fetched jwksUri documents come from. */
   security?: SecurityOptions;
+  /** MeshConfig outboundTrafficPolicy.mode for sidecars no Sidecar resource sets one for (default ALLOW_ANY). */
+  outboundTrafficPolicy?: OutboundTrafficMode;
 }
 
 export interface ProxyResources {
@@ -58,11 +62,11 @@ export function wasmFor(ctx: ProxyContext, options: XdsTranslateOptions): WasmCo
 }
 
 export function buildProxyResources(config: ConfigSet, registry: ServiceRegistry, node: XdsNodeInfo, options: XdsTranslateOptions = {}): ProxyResources {
-  const ctx = proxyContext(config, registry, node);
+  const ctx = proxyContext(config, registry, node, { trustDomain: options.security?.trustDomain });
   if (ctx.role === "grpc") return grpcProxyResources(config, registry, ctx);
   const wasm = wasmFor(ctx, options);
   const security = translateSecurity(config, ctx.proxy, options.security);
-  const outbound = outboundResources(config, registry, ctx, wasm, undefined, security);
+  const outbound = outboundResources(config, registry, ctx, wasm, undefined, security, undefined, options.outboundTrafficPolicy);
   const inbound = inboundResources(ctx, security, wasm, sidecarMtlsModes(config, ctx));
   const clusters = byName(outbound.clusters);
   for (const c of inbound.clusters) clusters.set(c.name, c);
@@ -104,12 +108,16 @@ export function outboundResources(
   memo?: ClusterMemo,
   /** A router's policies (halyard.jwt / halyard.authz before its routing filters); read by routers only. */
   security?: SecurityTranslation,
+  /** Sidecar scope RouteConfigurations shared by content (scoped-routes.ts). */
+  routeMemo?: ScopedRouteMemo,
+  /** The mesh's outbound traffic policy (XdsTranslateOptions.outboundTrafficPolicy). */
+  meshOutboundTrafficPolicy?: OutboundTrafficMode,
 ): OutboundResources {
   const issues = new IssueCollector(config);
   const resolver = new ClusterResolver(registry, config.destinationRules, ctx.proxy, issues);
   const built: BuiltCluster[] = buildOutboundClusters({ registry, ctx, resolver, flavor: "envoy", ...(memo ? { memo } : {}) });
-  const translation = translateRoutes(config, ctx.proxy, { registry });
-  const input = { config, ctx, translation, clusters: built, wasm, ...(security && ctx.role === "router" ? { security } : {}) };
+  const translation = translateRoutes(config, ctx.proxy, { registry, ...(meshOutboundTrafficPolicy ? { outboundTrafficPolicy: meshOutboundTrafficPolicy } : {}) });
+  const input = { config, ctx, translation, clusters: built, wasm, ...(security && ctx.role === "router" ? { security } : {}), ...(routeMemo ? { routeMemo } : {}) };
   const { listeners, routes } = ctx.role === "router" ? routerListeners(input) : sidecarOutboundListener(input);
   const clusters = built.map((b) => b.cluster);
   for (const c of [blackHoleCluster(), passthroughCluster(), wasmFetchCluster(wasm)]) if (c) clusters.push(c);

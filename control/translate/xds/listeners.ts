@@ -3,9 +3,10 @@
 // Sidecar, outbound: ONE listener, `virtualOutbound` on 0.0.0.0:15001 (where iptables sends outbound traffic),
 // instead of Istio's virtualOutbound + one bind_to_port=false listener per port. The original_dst listener filter
 // restores the destination, then one filter chain per HTTP service port (filter_chain_match.destination_port)
-// runs an HCM whose halyard.route is configured with that port's route engine JSON and whose RDS name is the port
-// ("9080"), as Istio names per-port route configs. Non-HTTP traffic falls to the default chain: tcp_proxy to
-// PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (Sidecar outboundTrafficPolicy REGISTRY_ONLY).
+// runs an HCM with scoped RDS: one RouteConfiguration per virtual host (`9080/<vhost>`), halyard.route configured
+// with the port's virtual hosts (names, domains, scopes) and reading a scope's routes from its route metadata.
+// Non-HTTP traffic falls to the default chain: tcp_proxy to PassthroughCluster (ALLOW_ANY) or BlackHoleCluster
+// (Sidecar outboundTrafficPolicy REGISTRY_ONLY).
 // Sidecar, inbound: `virtualInbound` on 0.0.0.0:15006, one chain per workload port, routing to `inbound|<port>||`,
 // behind halyard.jwt and halyard.authz when RequestAuthentication / AuthorizationPolicy apply to the workload.
 // Router: one listener per Gateway server port (the real port: mapping privileged ports is the runtime's job),
@@ -26,15 +27,16 @@ import {
 import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import type { ConfigSet } from "../../config/config-set.js";
 import type { Gateway, Server } from "../../config/types.js";
-import { selectorMatches } from "../../registry/labels.js";
 import type { Protocol } from "../../registry/types.js";
 import type { EngineRouteConfig } from "../engine-config.js";
+import { outboundTrafficMode } from "../outbound-policy.js";
 import type { RouteTranslation } from "../routes.js";
 import type { SecurityTranslation } from "../security.js";
 import { inboundClusterName, inboundPorts, type BuiltCluster } from "./clusters.js";
 import { adsConfigSource, BLACKHOLE_CLUSTER, packed, PASSTHROUGH_CLUSTER, socketAddress } from "./common.js";
 import type { ProxyContext } from "./node.js";
 import { filterDrivenRouteConfig, inboundRouteConfig } from "./routes.js";
+import { scopedEngineConfig, scopedRouteConfigs, scopedRoutesSpecifier, type ScopedRouteMemo } from "./scoped-routes.js";
 import { inboundMtlsChains, needsTlsInspector, type InboundModes } from "./mtls.js";
 import { downstreamTransportSocket } from "./tls.js";
 import { wasmHttpFilter, type WasmCode } from "./wasm-filter.js";
@@ -60,6 +62,8 @@ export interface ListenerBuildInput {
   wasm: WasmCode;
   /** RequestAuthentication / AuthorizationPolicy for this proxy: halyard.jwt and halyard.authz configs. */
   security?: SecurityTranslation;
+  /** Sidecar scope RouteConfigurations shared by content across proxy classes and config versions. */
+  routeMemo?: ScopedRouteMemo;
 }
 
 export interface ListenerResult {
@@ -85,9 +89,12 @@ function securityHttpFilters(security: SecurityTranslation | undefined, wasm: Wa
   return out;
 }
 
-/** halyard.fault (only when some route injects faults), halyard.route, then Envoy's router. */
-function outboundHttpFilters(engine: EngineRouteConfig, wasm: WasmCode): HttpFilterInit[] {
-  const json = JSON.stringify(engine);
+/**
+ * halyard.fault (only when some route injects faults), halyard.route, then Envoy's router; both wasm filters get
+ * `configured` (the engine JSON, or its scoped form for sidecars), faults are looked for in `engine`.
+ */
+function outboundHttpFilters(engine: EngineRouteConfig, wasm: WasmCode, configured: object = engine): HttpFilterInit[] {
+  const json = JSON.stringify(configured);
   return [...(hasFaults(engine) ? [wasmHttpFilter(FAULT_ROOT_ID, json, wasm)] : []), wasmHttpFilter(ROUTE_ROOT_ID, json, wasm), routerFilter()];
 }
 
@@ -109,12 +116,9 @@ function tcpProxyChain(name: string, cluster: string): FilterChainInit {
 const originalDst = () => ({ name: "envoy.filters.listener.original_dst", configType: { case: "typedConfig" as const, value: packed(OriginalDstSchema, {}) } });
 const tlsInspector = () => ({ name: "envoy.filters.listener.tls_inspector", configType: { case: "typedConfig" as const, value: packed(TlsInspectorSchema, {}) } });
 
-/** REGISTRY_ONLY when the proxy's Sidecar (its namespace's, selecting it, else the root default) says so. */
+/** REGISTRY_ONLY when the proxy's Sidecar says so (Istio's precedence; the mesh default is ALLOW_ANY here). */
 export function outboundTrafficPolicy(config: ConfigSet, ctx: ProxyContext): "ALLOW_ANY" | "REGISTRY_ONLY" {
-  const inNamespace = config.sidecars.filter((s) => s.metadata.namespace === ctx.namespace);
-  const selecting = inNamespace.find((s) => s.spec.workloadSelector?.labels && selectorMatches(s.spec.workloadSelector.labels, ctx.labels));
-  const sidecar = selecting ?? inNamespace.find((s) => !s.spec.workloadSelector?.labels);
-  return sidecar?.spec.outboundTrafficPolicy?.mode === "REGISTRY_ONLY" ? "REGISTRY_ONLY" : "ALLOW_ANY";
+  return outboundTrafficMode(config, ctx.namespace, ctx.labels);
 }
 
 export function sidecarListeners(input: ListenerBuildInput): ListenerResult {
@@ -128,14 +132,17 @@ export function sidecarOutboundListener(input: ListenerBuildInput): ListenerResu
   const { ctx, translation, clusters, wasm } = input;
   const routes: RouteConfiguration[] = [];
   const chains: FilterChainInit[] = translation.routeConfigs.map((rc) => {
-    routes.push(filterDrivenRouteConfig(rc.name, clusters));
+    // Scoped RDS (scoped-routes.ts): a RouteConfiguration per virtual host, the listener keeps names and domains.
+    routes.push(...scopedRouteConfigs(rc.port, rc.config, clusters, input.routeMemo));
+    const httpFilters = outboundHttpFilters(rc.config, wasm, scopedEngineConfig(rc.port, rc.config));
     return {
       name: `0.0.0.0_${rc.port}`,
       filterChainMatch: { destinationPort: rc.port },
-      filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${rc.port}`, routeSpecifier: rds(rc.name), httpFilters: outboundHttpFilters(rc.config, wasm), useRemoteAddress: false })],
+      filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${rc.port}`, routeSpecifier: scopedRoutesSpecifier(rc.port, rc.config), httpFilters, useRemoteAddress: false })],
     };
   });
-  const fallback = outboundTrafficPolicy(input.config, ctx) === "REGISTRY_ONLY" ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+  // The mode the route translation chose (Sidecar precedence and the mesh default: control/translate/outbound-policy.ts).
+  const fallback = translation.outboundTrafficPolicy === "REGISTRY_ONLY" ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   const outbound = create(ListenerSchema, {
     name: OUTBOUND_LISTENER,
     address: socketAddress("0.0.0.0", OUTBOUND_PORT),
@@ -170,7 +177,7 @@ export function sidecarInboundListener(ctx: ProxyContext, security?: SecurityTra
           httpFilters: [...securityHttpFilters(security, wasm), routerFilter()],
         }),
       ];
-      return inboundMtlsChains({ name: cluster, destinationPort: p.port, filters }, modes[i]!);
+      return inboundMtlsChains({ name: cluster, destinationPort: p.port, filters }, modes[i]!, ctx.sdsCluster);
     }),
   });
 }

@@ -3,8 +3,10 @@
 // Inbound: each workload port's chain, per PeerAuthentication mode: STRICT → one chain matching transport
 // protocol "tls" that terminates mTLS (plaintext finds no chain and is refused); PERMISSIVE → that chain plus a
 // plaintext one matching "raw_buffer" (tls_inspector tells them apart); DISABLE → plaintext only.
-// The workload certificate and the mesh root come over SDS on the ADS stream, as Istio names them: `default`
-// (the workload's certificate and key) and `ROOTCA` (the mesh CA to validate peers against).
+// The workload certificate and the mesh root come over SDS, as Istio names them: `default` (the workload's
+// certificate and key) and `ROOTCA` (the mesh CA to validate peers against); on the ADS stream, or, for a proxy
+// whose bootstrap has the agent's Unix socket (`halyard bootstrap --sds-socket`, node metadata
+// HALYARD_SDS_CLUSTER), from that static cluster as Istio's bootstrap does (`sds-grpc`).
 //
 // Outbound: a DestinationRule's ClientTLSSettings → the cluster's UpstreamTlsContext. ISTIO_MUTUAL presents
 // `default`, validates the server against `ROOTCA` and its SPIFFE ids (the destination's service accounts), with
@@ -14,16 +16,23 @@
 // label `halyard.io/sidecar: "true"`); every other endpoint falls back to the cluster's (plaintext) socket.
 // SIMPLE / MUTUAL: `credentialName` (SDS secret; CA `<credentialName>-cacert`) or file paths (caCertificates,
 // clientCertificate, privateKey).
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { anyIs, anyPack, anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import type { Cluster_TransportSocketMatchSchema } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { TransportSocketSchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import type { FilterChainSchema } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
+import {
+  HttpConnectionManager_ForwardClientCertDetails,
+  HttpConnectionManager_SetCurrentClientCertDetailsSchema,
+  HttpConnectionManagerSchema,
+} from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { SubjectAltNameMatcher_SanType } from "../../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
 import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from "../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import type { ClientTLSSettings } from "../../config/types.js";
 import type { ServiceEndpoint } from "../../registry/types.js";
 import { modeForPort, type PeerAuthenticationResult, type PeerMode } from "../peer-authentication.js";
-import { adsConfigSource, packed, TranslateError } from "./common.js";
+import { ApiConfigSource_ApiType, ApiVersion } from "../../../gen/envoy/config/core/v3/config_source_pb.js";
+import { adsConfigSource, durationFromMs, packed, TranslateError } from "./common.js";
 import { caSecretName, TLS_TRANSPORT_SOCKET } from "./tls.js";
 
 type TransportSocketInit = MessageInitShape<typeof TransportSocketSchema>;
@@ -44,7 +53,28 @@ export const AUTO_MTLS_MATCH_NAME = "tlsMode-istio";
 export const INBOUND_MTLS_ALPN = ["istio-peer-exchange", "h2", "http/1.1"];
 export const OUTBOUND_MTLS_ALPN = ["istio-peer-exchange", "istio"];
 
-const sds = (name: string) => ({ name, sdsConfig: adsConfigSource() });
+/**
+ * Where a proxy gets `default` / `ROOTCA`: the ADS stream, or the static cluster to its agent's SDS socket (gRPC,
+ * no initial fetch timeout: Envoy waits for the certificate rather than serving without it, as Istio configures).
+ */
+export function meshSdsConfigSource(sdsCluster?: string) {
+  if (!sdsCluster) return adsConfigSource();
+  return {
+    configSourceSpecifier: {
+      case: "apiConfigSource" as const,
+      value: {
+        apiType: ApiConfigSource_ApiType.GRPC,
+        transportApiVersion: ApiVersion.V3,
+        setNodeOnFirstMessageOnly: true,
+        grpcServices: [{ targetSpecifier: { case: "envoyGrpc" as const, value: { clusterName: sdsCluster } } }],
+      },
+    },
+    initialFetchTimeout: durationFromMs(0),
+    resourceApiVersion: ApiVersion.V3,
+  };
+}
+
+const sds = (name: string, sdsCluster?: string) => ({ name, sdsConfig: meshSdsConfigSource(sdsCluster) });
 
 const socket = (schema: typeof DownstreamTlsContextSchema | typeof UpstreamTlsContextSchema, init: object): TransportSocketInit => ({
   name: TLS_TRANSPORT_SOCKET,
@@ -66,12 +96,12 @@ export function endpointTlsMetadata(e: Pick<ServiceEndpoint, "labels">): Record<
 // ---- inbound ----
 
 /** The mesh mTLS a sidecar terminates: client certificate required, validated against ROOTCA. */
-export function inboundMtlsTransportSocket(): TransportSocketInit {
+export function inboundMtlsTransportSocket(sdsCluster?: string): TransportSocketInit {
   return socket(DownstreamTlsContextSchema, {
     requireClientCertificate: true,
     commonTlsContext: {
-      tlsCertificateSdsSecretConfigs: [sds(WORKLOAD_CERT_SECRET)],
-      validationContextType: { case: "combinedValidationContext", value: { defaultValidationContext: {}, validationContextSdsSecretConfig: sds(ROOT_CA_SECRET) } },
+      tlsCertificateSdsSecretConfigs: [sds(WORKLOAD_CERT_SECRET, sdsCluster)],
+      validationContextType: { case: "combinedValidationContext", value: { defaultValidationContext: {}, validationContextSdsSecretConfig: sds(ROOT_CA_SECRET, sdsCluster) } },
       alpnProtocols: INBOUND_MTLS_ALPN,
     },
   });
@@ -84,10 +114,34 @@ export interface InboundChain {
   filters: NonNullable<Exclude<FilterChainInit, { $typeName: string }>["filters"]>;
 }
 
+/**
+ * x-forwarded-client-cert on a sidecar's inbound HCM: the peer's certificate details replace whatever the client
+ * sent (SANITIZE_SET with subject, URI and DNS), and plaintext requests lose the header. Istio's own sidecars use
+ * APPEND_FORWARD, which passes a client's own XFCC on to the app behind the peer's element; a workload behind
+ * Halyard never has a trusted proxy in front of the sidecar, so nothing a client sends is kept.
+ */
+export const INBOUND_XFCC = {
+  forwardClientCertDetails: HttpConnectionManager_ForwardClientCertDetails.SANITIZE_SET,
+  setCurrentClientCertDetails: { subject: true, uri: true, dns: true },
+} as const;
+
+/** The chain's http_connection_manager (a packed Any) with INBOUND_XFCC set; other filters unchanged. */
+function withInboundXfcc(filters: InboundChain["filters"]): InboundChain["filters"] {
+  return filters.map((f) => {
+    const any = f.configType?.case === "typedConfig" ? (f.configType.value as Any) : undefined;
+    if (!any || !anyIs(any, HttpConnectionManagerSchema)) return f;
+    const hcm = anyUnpack(any, HttpConnectionManagerSchema)!;
+    hcm.forwardClientCertDetails = INBOUND_XFCC.forwardClientCertDetails;
+    hcm.setCurrentClientCertDetails = create(HttpConnectionManager_SetCurrentClientCertDetailsSchema, INBOUND_XFCC.setCurrentClientCertDetails);
+    return { ...f, configType: { case: "typedConfig" as const, value: anyPack(HttpConnectionManagerSchema, hcm) } };
+  });
+}
+
 /** The filter chains one inbound port gets for its mode; the mTLS chain is named `<name>-mtls`. */
-export function inboundMtlsChains(chain: InboundChain, mode: PeerMode): FilterChainInit[] {
-  const { name, destinationPort, filters } = chain;
-  const mtls: FilterChainInit = { name: `${name}-mtls`, filterChainMatch: { destinationPort, transportProtocol: "tls" }, transportSocket: inboundMtlsTransportSocket(), filters };
+export function inboundMtlsChains(chain: InboundChain, mode: PeerMode, sdsCluster?: string): FilterChainInit[] {
+  const { name, destinationPort } = chain;
+  const filters = withInboundXfcc(chain.filters);
+  const mtls: FilterChainInit = { name: `${name}-mtls`, filterChainMatch: { destinationPort, transportProtocol: "tls" }, transportSocket: inboundMtlsTransportSocket(sdsCluster), filters };
   if (mode === "STRICT") return [mtls];
   if (mode === "DISABLE") return [{ name, filterChainMatch: { destinationPort }, filters }];
   return [mtls, { name, filterChainMatch: { destinationPort, transportProtocol: "raw_buffer" }, filters }];
@@ -122,7 +176,13 @@ export function destinationSpiffeIds(endpoints: readonly Pick<ServiceEndpoint, "
   return [...ids].sort();
 }
 
-const sanMatchers = (sans: readonly string[]) => sans.map((san) => ({ sanType: SubjectAltNameMatcher_SanType.URI, matcher: { matchPattern: { case: "exact" as const, value: san } } }));
+// A SPIFFE id is a URI SAN; any other name may be the certificate's DNS or URI SAN, so both are matched (as Istio does).
+const sanMatchers = (sans: readonly string[]) =>
+  sans.flatMap((san) => {
+    const matcher = { matchPattern: { case: "exact" as const, value: san } };
+    const types = san.startsWith("spiffe://") ? [SubjectAltNameMatcher_SanType.URI] : [SubjectAltNameMatcher_SanType.DNS, SubjectAltNameMatcher_SanType.URI];
+    return types.map((sanType) => ({ sanType, matcher }));
+  });
 
 export interface UpstreamTlsTarget {
   host: string;
@@ -130,6 +190,8 @@ export interface UpstreamTlsTarget {
   subset: string;
   /** Expected server identities for ISTIO_MUTUAL when the DestinationRule names none (the destination's SPIFFE ids). */
   spiffeIds: readonly string[];
+  /** The proxy's SDS cluster for `default` / `ROOTCA` (ProxyContext.sdsCluster); undefined: ADS. */
+  sdsCluster?: string;
 }
 
 function istioMutual(tls: ClientTLSSettings | undefined, target: UpstreamTlsTarget): TransportSocketInit {
@@ -137,10 +199,10 @@ function istioMutual(tls: ClientTLSSettings | undefined, target: UpstreamTlsTarg
   return socket(UpstreamTlsContextSchema, {
     sni: tls?.sni ?? istioMutualSni(target.port, target.subset, target.host),
     commonTlsContext: {
-      tlsCertificateSdsSecretConfigs: [sds(WORKLOAD_CERT_SECRET)],
+      tlsCertificateSdsSecretConfigs: [sds(WORKLOAD_CERT_SECRET, target.sdsCluster)],
       validationContextType: {
         case: "combinedValidationContext",
-        value: { defaultValidationContext: { matchTypedSubjectAltNames: sanMatchers(sans) }, validationContextSdsSecretConfig: sds(ROOT_CA_SECRET) },
+        value: { defaultValidationContext: { matchTypedSubjectAltNames: sanMatchers(sans) }, validationContextSdsSecretConfig: sds(ROOT_CA_SECRET, target.sdsCluster) },
       },
       alpnProtocols: OUTBOUND_MTLS_ALPN,
     },

@@ -34,6 +34,13 @@ export interface ProxyContext {
   /** The service endpoints at the proxy's IP (what a sidecar serves inbound). */
   workload: ProxyWorkload | undefined;
   metadata: JsonObject;
+  /**
+   * The bootstrap cluster this proxy reaches its SDS server through (node metadata HALYARD_SDS_CLUSTER, set by
+   * `halyard bootstrap --sds-socket`: the agent's Unix socket); undefined: SDS over the ADS stream.
+   */
+  sdsCluster?: string;
+  /** The mesh trust domain (`halyard serve --trust-domain`): destinations' SPIFFE ids use it. Default cluster.local. */
+  trustDomain?: string;
 }
 
 export const METADATA_LABELS = "LABELS";
@@ -41,6 +48,8 @@ export const METADATA_NAMESPACE = "NAMESPACE";
 export const METADATA_GENERATOR = "GENERATOR";
 /** Where this proxy finds halyard.wasm (set by `halyard bootstrap --wasm`); overrides the translate option. */
 export const METADATA_WASM_PATH = "HALYARD_WASM_PATH";
+/** Set by `halyard bootstrap --sds-socket`: the static cluster that reaches the agent's SDS socket. */
+export const METADATA_SDS_CLUSTER = "HALYARD_SDS_CLUSTER";
 
 function stringRecord(value: JsonValue | undefined, what: string): Record<string, string> {
   if (value === undefined || value === null) return {};
@@ -58,7 +67,7 @@ export function metadataString(metadata: JsonObject, key: string): string | unde
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-export function proxyContext(config: ConfigSet, registry: ServiceRegistry, info: XdsNodeInfo): ProxyContext {
+export function proxyContext(config: ConfigSet, registry: ServiceRegistry, info: XdsNodeInfo, mesh: { trustDomain?: string } = {}): ProxyContext {
   const metadata = info.metadata ?? {};
   const generator = metadataString(metadata, METADATA_GENERATOR);
   const metaLabels = stringRecord(metadata[METADATA_LABELS], `node "${info.id}": metadata ${METADATA_LABELS}`);
@@ -94,5 +103,10 @@ export function proxyContext(config: ConfigSet, registry: ServiceRegistry, info:
           gateways: config.gateways.filter((g) => Object.keys(g.spec.selector ?? {}).length > 0 && selectorMatches(g.spec.selector, labels)),
         }
       : sidecarProxy(namespace, labels);
-  return { role, nodeId: info.id, node, namespace, labels, locality, proxy, workload, metadata };
+  const sdsCluster = metadataString(metadata, METADATA_SDS_CLUSTER);
+  return {
+    role, nodeId: info.id, node, namespace, labels, locality, proxy, workload, metadata,
+    ...(sdsCluster ? { sdsCluster } : {}),
+    ...(mesh.trustDomain ? { trustDomain: mesh.trustDomain } : {}),
+  };
 }

@@ -27,6 +27,7 @@ import { ClusterMemo, inboundPorts } from "./clusters.js";
 import { buildProxyResources, inboundResources, outboundResources, sidecarMtlsModes, snapshotResources, wasmFor, type XdsTranslateOptions } from "./index.js";
 import type { InboundModes } from "./mtls.js";
 import { proxyContext, type ProxyContext } from "./node.js";
+import { ScopedRouteMemo } from "./scoped-routes.js";
 import { translateSecurity, type SecurityTranslation } from "../security.js";
 
 /** What a translation read of the proxy beyond its class key. */
@@ -130,6 +131,7 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
   readonly #classes = new WeakMap<ConfigSet, Map<string, ProxyClass[]>>();
   readonly #encoder = new ResourceEncoder();
   readonly #memo = new ClusterMemo();
+  readonly #routeMemo = new ScopedRouteMemo();
   readonly #types = new Generations<TypeSnapshot>();
   readonly #inbound = new Generations<{ listeners: CachedResource[]; clusters: CachedResource[] }>();
   #config: ConfigSet | undefined;
@@ -142,12 +144,13 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
     if (config !== this.#config) {
       this.#config = config;
       this.#memo.advance();
+      this.#routeMemo.advance();
       this.#types.advance();
       this.#inbound.advance();
     }
     let registry = this.#registries.get(config);
     if (!registry) this.#registries.set(config, (registry = buildRegistry(config)));
-    const ctx = proxyContext(config, registry, node);
+    const ctx = proxyContext(config, registry, node, { trustDomain: this.#options.security?.trustDomain });
     if (ctx.role === "grpc") return buildSnapshot(snapshotResources(buildProxyResources(config, registry, node, this.#options)), this.#encoder);
 
     // RequestAuthentication / AuthorizationPolicy depend on the namespace and labels: keyed by their output below.
@@ -167,7 +170,7 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
     const gateways = ctx.proxy.kind === "gateway" ? ctx.proxy.gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`) : [];
     // A router runs its policies' filters on its own listeners; sidecars run them inbound only.
     const routerSecurity = ctx.role === "router" ? [security.jwt ?? null, security.authz ?? null] : null;
-    const key = JSON.stringify([ctx.role, ctx.namespace, ctx.locality ?? null, wasm, gateways, routerSecurity]);
+    const key = JSON.stringify([ctx.role, ctx.namespace, ctx.locality ?? null, wasm, gateways, routerSecurity, ctx.sdsCluster ?? null]);
     let byKey = this.#classes.get(config);
     if (!byKey) this.#classes.set(config, (byKey = new Map()));
     const candidates = byKey.get(key) ?? [];
@@ -175,7 +178,7 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
     if (known) return known;
 
     const reads: Reads = { labels: new Map(), allLabels: false, node: false };
-    const out = outboundResources(config, registry, trackedContext(ctx, reads), wasm, this.#memo, ctx.role === "router" ? security : undefined);
+    const out = outboundResources(config, registry, trackedContext(ctx, reads), wasm, this.#memo, ctx.role === "router" ? security : undefined, this.#routeMemo, this.#options.outboundTrafficPolicy);
     const cls: ProxyClass = {
       reads,
       ...(reads.allLabels ? { labelsKey: sortedLabels(ctx.labels) } : {}),
@@ -204,6 +207,7 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
       inboundPorts(ctx).map((p) => [p.port, p.protocol, p.service.hostname, p.service.namespace]),
       ctx.role === "sidecar" ? [security.jwt ?? null, security.authz ?? null, wasm ?? null] : null,
       mtlsModes ?? null,
+      ctx.sdsCluster ?? null,
     ]);
     return this.#inbound.get(key, () => {
       const r = inboundResources(ctx, security, wasm, mtlsModes);

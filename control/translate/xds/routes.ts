@@ -20,6 +20,8 @@ export const CLUSTER_HEADER = "x-halyard-cluster";
 function executingRoute(name: string, hashPolicy: HashPolicyInit[], cluster?: string): RouteInit {
   return {
     name,
+    // halyard's own control header stays between the filter and the router.
+    requestHeadersToRemove: [CLUSTER_HEADER],
     match: {
       pathSpecifier: { case: "prefix", value: "/" },
       ...(cluster ? { headers: [{ name: CLUSTER_HEADER, headerMatchSpecifier: { case: "stringMatch", value: { matchPattern: { case: "exact", value: cluster } } } }] } : {}),
@@ -36,12 +38,20 @@ function executingRoute(name: string, hashPolicy: HashPolicyInit[], cluster?: st
   };
 }
 
+/** Routes matching a consistent-hash cluster by the cluster header, carrying its hash policy. */
+export function hashExecutingRoutes(clusters: readonly BuiltCluster[]): RouteInit[] {
+  return clusters.filter((c) => c.hashPolicy.length > 0).map((c) => executingRoute(`hash|${c.cluster.name}`, c.hashPolicy, c.cluster.name));
+}
+
+/** The catch-all `default` route: cluster from the cluster header. */
+export function defaultExecutingRoute(): RouteInit {
+  return executingRoute("default", []);
+}
+
 /** The route configuration `name` executing halyard.route's decisions, hashing for consistent-hash clusters. */
 export function filterDrivenRouteConfig(name: string, clusters: readonly BuiltCluster[]): RouteConfiguration {
-  const routes: RouteInit[] = clusters
-    .filter((c) => c.hashPolicy.length > 0)
-    .map((c) => executingRoute(`hash|${c.cluster.name}`, c.hashPolicy, c.cluster.name));
-  routes.push(executingRoute("default", []));
+  const routes: RouteInit[] = hashExecutingRoutes(clusters);
+  routes.push(defaultExecutingRoute());
   return create(RouteConfigurationSchema, {
     name,
     virtualHosts: [{ name: "halyard", domains: ["*"], routes }],
