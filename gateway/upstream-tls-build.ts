@@ -7,7 +7,7 @@
 import type { JsonObject, JsonValue as ProtoJsonValue } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import type { Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
-import type { DataSource, TransportSocket } from "../gen/envoy/config/core/v3/base_pb.js";
+import type { TransportSocket } from "../gen/envoy/config/core/v3/base_pb.js";
 import {
   SubjectAltNameMatcher_SanType,
   TlsParameters_TlsProtocol,
@@ -17,7 +17,7 @@ import {
 import { UpstreamTlsContextSchema } from "../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import type { StringMatcher } from "../gen/envoy/type/matcher/v3/string_pb.js";
 import type { FieldPath } from "./bootstrap/errors.js";
-import { TLS_TRANSPORT_SOCKET, type SecretSource } from "./bootstrap/listener-tls.js";
+import { fromSource, readDataSource, TLS_TRANSPORT_SOCKET, type SecretSource } from "./bootstrap/listener-tls.js";
 import type { JsonValue, SanMatcherConfig, TlsVersion, TransportSocketMatchConfig, UpstreamTlsConfig } from "./bootstrap/types.js";
 
 export const RAW_BUFFER_TRANSPORT_SOCKET = "envoy.transport_sockets.raw_buffer";
@@ -90,7 +90,7 @@ function transportSocket(ts: TransportSocket, path: FieldPath, secrets: SecretSo
   if (common.tlsCertificates.length === 1) {
     const c = common.tlsCertificates[0]!;
     const p = [...cp, "tls_certificates", 0];
-    out.certificate = { certificateChain: readFile(c.certificateChain, [...p, "certificate_chain"], secrets, fail), privateKey: readFile(c.privateKey, [...p, "private_key"], secrets, fail) };
+    out.certificate = { certificateChain: readDataSource(c.certificateChain, [...p, "certificate_chain"], secrets, fail), privateKey: readDataSource(c.privateKey, [...p, "private_key"], secrets, fail) };
   } else if (common.tlsCertificateSdsSecretConfigs.length === 1) {
     const name = common.tlsCertificateSdsSecretConfigs[0]!.name;
     const p = [...cp, "tls_certificate_sds_secret_configs", 0, "name"];
@@ -104,7 +104,7 @@ function transportSocket(ts: TransportSocket, path: FieldPath, secrets: SecretSo
   if (v.case === "validationContext") {
     validation = v.value;
     vp = [...cp, "validation_context"];
-    if (validation.trustedCa) out.trustedCa = { pem: readFile(validation.trustedCa, [...vp, "trusted_ca"], secrets, fail) };
+    if (validation.trustedCa) out.trustedCa = { pem: readDataSource(validation.trustedCa, [...vp, "trusted_ca"], secrets, fail) };
   } else if (v.case === "validationContextSdsSecretConfig") {
     out.trustedCa = sdsCa(v.value.name, [...cp, "validation_context_sds_secret_config", "name"], secrets, fail);
   } else if (v.case === "combinedValidationContext") {
@@ -165,19 +165,6 @@ function sdsCa(name: string, path: FieldPath, secrets: SecretSource, fail: Fail)
   return { pem: fromSource(() => secrets.trustedCa(name), path, fail), sds: name };
 }
 
-function readFile(d: DataSource | undefined, path: FieldPath, secrets: SecretSource, fail: Fail): string {
-  if (!d || d.specifier.case !== "filename" || !d.specifier.value) fail(path, "filename is required");
-  const file = d.specifier.value;
-  return fromSource(() => secrets.readFile(file), [...path, "filename"], fail);
-}
-
-function fromSource<T>(read: () => T, path: FieldPath, fail: Fail): T {
-  try {
-    return read();
-  } catch (e) {
-    return fail(path, e instanceof Error ? e.message : String(e));
-  }
-}
 
 function toJsonRecord(o: JsonObject): Record<string, JsonValue> {
   return o as Record<string, ProtoJsonValue> as Record<string, JsonValue>;

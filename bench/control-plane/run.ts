@@ -1,6 +1,6 @@
 // Control plane at scale: one `halyard serve` child process on 127.0.0.1 watching a generated mesh (1 000 services
-// in 20 namespaces by default), 2 000 simulated sidecars on ADS (state of the world, CDS/EDS/LDS/RDS, every
-// response ACKed), then one VirtualService's weights edited on disk. Reports the initial full sync, the
+// in 20 namespaces by default), 2 000 simulated sidecars on ADS (delta by default, or `--protocol sotw`;
+// CDS/EDS/LDS/RDS, every response ACKed), then one VirtualService's weights edited on disk. Reports the initial full sync, the
 // convergence of the edit (file written → last proxy ACKed the new RDS version: the edited virtual host's scoped
 // RouteConfiguration, which every sidecar follows through its listener's scoped_routes), the control plane's RSS
 // and CPU time (/proc), and the bytes it sent. Every wait is bounded; the run ends by itself. Not part of npm test.
@@ -9,13 +9,14 @@
 //   npx esbuild bench/control-plane/run.ts --bundle --platform=node --format=esm --packages=external \
 //     --outfile=node_modules/.cache/halyard-bench/control-plane.mjs --log-level=warning
 //   node node_modules/.cache/halyard-bench/control-plane.mjs [--services 1000] [--namespaces 20] [--proxies 2000]
+//     [--protocol delta|sotw]
 //     [--timeout 300] [--serve-node-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--serve-log /tmp/serve.log]
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CDS, EDS, LDS, MeshLoad, RDS, XDS_TYPES, type SimulatedSidecar } from "./ads-load.js";
+import { CDS, EDS, LDS, MeshLoad, RDS, XDS_TYPES, type Sidecar, type XdsProtocol } from "./ads-load.js";
 import { meshProxies, setWeights, writeMeshConfig, type MeshShape } from "./mesh-config.js";
 import { sampleProcess, type ProcSample } from "./proc.js";
 
@@ -23,6 +24,7 @@ interface Args {
   services: number;
   namespaces: number;
   proxies: number;
+  protocol: XdsProtocol;
   timeoutMs: number;
   serveNodeFlags: string[];
   /** Where the serve child's stdout/stderr go in full (e.g. with --serve-node-flags --trace-gc). */
@@ -50,14 +52,17 @@ function parseArgs(argv: readonly string[]): Args {
     if (!Number.isInteger(n) || n < min) fail(`--${name}: ${JSON.stringify(raw)} is not an integer >= ${min}`);
     return n;
   };
-  for (const k of named.keys()) if (!["services", "namespaces", "proxies", "timeout", "serve-node-flags", "serve-log"].includes(k)) fail(`unknown option --${k}`);
+  for (const k of named.keys()) if (!["services", "namespaces", "proxies", "protocol", "timeout", "serve-node-flags", "serve-log"].includes(k)) fail(`unknown option --${k}`);
   const services = int("services", 1000, 1);
   const proxies = int("proxies", services * 2, 1);
   if (proxies > services * 2) fail(`--proxies: at most 2 per service (${services * 2})`);
+  const protocol = named.get("protocol") ?? "delta";
+  if (protocol !== "delta" && protocol !== "sotw") fail(`--protocol: ${JSON.stringify(protocol)} is not delta or sotw`);
   return {
     services,
     namespaces: int("namespaces", 20, 1),
     proxies,
+    protocol,
     timeoutMs: int("timeout", 300, 1) * 1000,
     serveNodeFlags: (named.get("serve-node-flags") ?? "").split(/\s+/).filter(Boolean),
     serveLog: named.get("serve-log"),
@@ -107,7 +112,7 @@ function startServe(args: Args, configDir: string, stateDir: string, log: string
   });
 }
 
-function lastAck(sidecars: readonly SimulatedSidecar[], types: readonly string[]): number {
+function lastAck(sidecars: readonly Sidecar[], types: readonly string[]): number {
   let last = 0;
   for (const s of sidecars) for (const t of types) last = Math.max(last, s.progress.get(t)!.ackedAt);
   return last;
@@ -157,7 +162,7 @@ async function main(): Promise<void> {
 
     // Initial full sync: every proxy has ACKed CDS, EDS, LDS and RDS.
     const tConnect = performance.now();
-    load = new MeshLoad({ port: started.port, proxies });
+    load = new MeshLoad({ port: started.port, proxies, protocol: args.protocol });
     const progress = setInterval(() => {
       const p = sampleProcess(pid);
       process.stderr.write(`  … ${load!.sidecars.filter((s) => s.synced).length}/${proxies.length} synced, ${mb(load!.bytesReceived)} received, serve rss ${mb(p.rss)} cpu ${ms(p.cpuMs)}\n`);
@@ -247,7 +252,7 @@ interface Figures {
 
 function report(f: Figures): void {
   const rows: [string, string][] = [
-    ["services / namespaces / proxies", `${f.args.services} / ${f.args.namespaces} / ${f.args.proxies}`],
+    ["services / namespaces / proxies / protocol", `${f.args.services} / ${f.args.namespaces} / ${f.args.proxies} / ${f.args.protocol}`],
     ["serve startup (config load, until the xDS port is printed)", ms(f.startupMs)],
     ["initial full sync (streams opened → last CDS/EDS/LDS/RDS ACK)", ms(f.syncMs)],
     ["  bytes sent for it", mb(f.syncBytes)],

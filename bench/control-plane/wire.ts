@@ -140,3 +140,45 @@ export function rdsNamesOfListener(any: Uint8Array): string[] {
   }
   return names;
 }
+
+/** envoy.service.discovery.v3.Resource, its Any left encoded. */
+export interface RawDeltaResource {
+  name: string;
+  version: string;
+  /** The google.protobuf.Any (field 2), as edsNameOfCluster / rdsNamesOfListener take it. */
+  any: Uint8Array;
+}
+
+/** envoy.service.discovery.v3.DeltaDiscoveryResponse, resources left encoded. */
+export interface RawDeltaDiscoveryResponse {
+  systemVersionInfo: string;
+  typeUrl: string;
+  nonce: string;
+  resources: RawDeltaResource[];
+  removedResources: string[];
+  byteLength: number;
+}
+
+/** DeltaDiscoveryResponse: system_version_info = 1, resources = 2, type_url = 4, nonce = 5, removed_resources = 6. */
+export function readDeltaDiscoveryResponse(buf: Uint8Array): RawDeltaDiscoveryResponse {
+  const out: RawDeltaDiscoveryResponse = { systemVersionInfo: "", typeUrl: "", nonce: "", resources: [], removedResources: [], byteLength: buf.length };
+  for (const f of fields(buf)) {
+    if (f.number === 1) out.systemVersionInfo = utf8.decode(f.bytes);
+    else if (f.number === 2) out.resources.push(readDeltaResource(f.bytes));
+    else if (f.number === 4) out.typeUrl = utf8.decode(f.bytes);
+    else if (f.number === 5) out.nonce = utf8.decode(f.bytes);
+    else if (f.number === 6) out.removedResources.push(utf8.decode(f.bytes));
+  }
+  return out;
+}
+
+/** Resource: version = 1, resource = 2 (Any), name = 3. */
+function readDeltaResource(buf: Uint8Array): RawDeltaResource {
+  const out: RawDeltaResource = { name: "", version: "", any: EMPTY };
+  for (const f of fields(buf)) {
+    if (f.number === 1 && f.wireType === 2) out.version = utf8.decode(f.bytes);
+    else if (f.number === 2 && f.wireType === 2) out.any = f.bytes;
+    else if (f.number === 3 && f.wireType === 2) out.name = utf8.decode(f.bytes);
+  }
+  return out;
+}

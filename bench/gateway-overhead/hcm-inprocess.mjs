@@ -3,7 +3,10 @@
 // gateway's own work is timed (CPU time per request). Sequential, then 32 requests in flight (each awaiting a
 // setImmediate as its "upstream"), which is where the JS garbage collector starts to dominate.
 //
-//   node scripts/build.js && node bench/gateway-overhead/hcm-inprocess.mjs
+//   node scripts/build.js && node bench/gateway-overhead/hcm-inprocess.mjs [--route-fault]
+//
+// --route-fault times halyard.fault + halyard.route instead (issue #5's target (e)): 50 routes, the request matches
+// the last one, whose fault (an abort at 0%) is evaluated and never fires.
 //
 // --baseline-host FILE --baseline-hcm FILE add a third target in the same run, interleaved: another build of the host
 // (an ES module exporting WasmPlugin) and HCM (exporting HttpConnectionManager), e.g. bundled from git HEAD:
@@ -23,9 +26,22 @@ const { WasmPlugin } = await import(join(root, "dist/wasm/host/index.js"));
 const { HttpConnectionManager } = await import(join(root, "dist/gateway/hcm.js"));
 
 const mod = await WebAssembly.compile(readFileSync(join(root, "wasm/build/halyard.wasm")));
-const plugin = await WasmPlugin.load(mod, { name: "echo", rootId: "halyard.echo", configuration: "{}" });
+const routeFault = argv.includes("--route-fault");
+const routes = Array.from({ length: 49 }, (_, i) => ({
+  name: `r${i}`,
+  match: [{ uri: { prefix: `/svc${i}/` }, headers: { "x-tenant": { exact: `t${i}` } } }, { uri: { exact: `/exact${i}` } }],
+  route: [{ cluster: `c${i}a`, weight: 80 }, { cluster: `c${i}b`, weight: 20 }],
+}));
+routes.push({ name: "last", match: [{ uri: { prefix: "/svc49/" } }], route: [{ cluster: "c49" }], timeout_ms: 1000, fault: { abort: { http_status: 503, percentage: 0 } } });
+const routeConfig = JSON.stringify({ virtual_hosts: [{ name: "reviews:9080", domains: ["reviews", "reviews:9080"], routes }] });
+/** The filter chain under test, loaded through the given host build. */
+const loadChain = (Plugin) =>
+  routeFault
+    ? Promise.all(["halyard.fault", "halyard.route"].map((rootId) => Plugin.load(mod, { name: rootId, rootId, configuration: routeConfig })))
+    : Promise.all([Plugin.load(mod, { name: "echo", rootId: "halyard.echo", configuration: "{}" })]);
+const plugins = await loadChain(WasmPlugin);
 const baseline = baselineHost && {
-  plugin: await (await import(baselineHost)).WasmPlugin.load(mod, { name: "echo", rootId: "halyard.echo", configuration: "{}" }),
+  plugins: await loadChain((await import(baselineHost)).WasmPlugin),
   Hcm: (await import(baselineHcm)).HttpConnectionManager,
 };
 const body = new TextEncoder().encode("hello from upstream\n");
@@ -40,7 +56,10 @@ const router = {
 };
 const cfg = { statPrefix: "bench", useRemoteAddress: false };
 const down = { remote: { address: "127.0.0.1", port: 5555 }, local: { address: "127.0.0.1", port: 80 } };
-const request = () => ({ method: "GET", path: "/bench", authority: "127.0.0.1:10000", scheme: "http", headers: [["user-agent", "wrk"], ["accept", "*/*"]], body: async () => new Uint8Array(0) });
+const request = routeFault
+  ? () => ({ method: "GET", path: "/svc49/items?page=2", authority: "reviews:9080", scheme: "http", headers: [["x-tenant", "t49"], ["user-agent", "wrk"], ["accept", "*/*"]], body: async () => new Uint8Array(0) })
+  : () => ({ method: "GET", path: "/bench", authority: "127.0.0.1:10000", scheme: "http", headers: [["user-agent", "wrk"], ["accept", "*/*"]], body: async () => new Uint8Array(0) });
+const label = routeFault ? "route+fault" : "echo";
 
 async function cpuPerRequest(hcm, n, inFlight) {
   const t = process.cpuUsage();
@@ -51,8 +70,8 @@ async function cpuPerRequest(hcm, n, inFlight) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const none = new HttpConnectionManager(cfg, [], router, undefined, []);
-const echo = new HttpConnectionManager(cfg, [plugin], router, undefined, []);
-const base = baseline && new baseline.Hcm(cfg, [baseline.plugin], router, undefined, []);
+const echo = new HttpConnectionManager(cfg, plugins, router, undefined, []);
+const base = baseline && new baseline.Hcm(cfg, baseline.plugins, router, undefined, []);
 for (const inFlight of [1, 32]) {
   upstreamDelay = inFlight > 1;
   const a = [], b = [], c = [];
@@ -62,12 +81,11 @@ for (const inFlight of [1, 32]) {
     if (base) c.push(await cpuPerRequest(base, 20000, inFlight));
   }
   const [na, nb] = [median(a.slice(2)), median(b.slice(2))];
-  let line = `${inFlight} in flight: no filter ${na.toFixed(2)} µs, echo ${nb.toFixed(2)} µs, added ${(nb - na).toFixed(2)} µs CPU per request`;
+  let line = `${inFlight} in flight: no filter ${na.toFixed(2)} µs, ${label} ${nb.toFixed(2)} µs, added ${(nb - na).toFixed(2)} µs CPU per request`;
   if (base) {
     const nc = median(c.slice(2));
-    line += `; baseline echo ${nc.toFixed(2)} µs, added ${(nc - na).toFixed(2)} µs (this build / baseline: ${((nb - na) / (nc - na)).toFixed(2)})`;
+    line += `; baseline ${label} ${nc.toFixed(2)} µs, added ${(nc - na).toFixed(2)} µs (this build / baseline: ${((nb - na) / (nc - na)).toFixed(2)})`;
   }
   console.log(line);
 }
-await plugin.close();
-await baseline?.plugin.close();
+for (const p of [...plugins, ...(baseline ? baseline.plugins : [])]) await p.close();

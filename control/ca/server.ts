@@ -10,6 +10,7 @@ import type { IstioCertificateRequest, IstioCertificateResponse } from "./proto.
 import { certificateServiceDefinition } from "./service.js";
 import { InMemoryCertificateProvider } from "./tls-provider.js";
 import type { TokenVerifier } from "./token.js";
+import { shutdownGrpcServer } from "../xds/grpc-shutdown.js";
 
 export const DEFAULT_CA_PORT = 15012;
 export const SERVER_DNS_NAMES = ["istiod.istio-system.svc", "localhost"];
@@ -101,16 +102,6 @@ export async function startCaServer(options: CaServerOptions): Promise<RunningCa
     port,
     serverCertChainPem: () => [...chain],
     close: (graceMs = 1000) =>
-      (closing ??= new Promise<void>((resolve) => {
-        clearInterval(renewal);
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      })),
+      (closing ??= (clearInterval(renewal), shutdownGrpcServer(server, graceMs))),
   };
 }

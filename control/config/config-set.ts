@@ -37,16 +37,31 @@ function metadataOf(doc: ConfigDocument): ObjectMeta {
   return { ...md, name: doc.name, namespace: doc.namespace } as ObjectMeta;
 }
 
+/**
+ * The typed resource of each document, kept as long as the document is: a reload re-parses only changed files
+ * (ParseCache), so an unchanged document is the same object in every later set, and so is its resource. The
+ * translator relies on that identity to re-translate only what an edit touched.
+ */
+const resources = new WeakMap<ConfigDocument, object>();
+
+function resourceOf<R extends object>(doc: ConfigDocument, make: (d: ConfigDocument) => R): R {
+  let r = resources.get(doc) as R | undefined;
+  if (!r) resources.set(doc, (r = make(doc)));
+  return r;
+}
+
 function istio<K extends string, S>(docs: readonly ConfigDocument[], kind: K): Resource<K, S>[] {
   return docs
     .filter((d) => d.info.source === "istio" && d.kind === kind)
-    .map((d) => ({
-      apiVersion: d.apiVersion,
-      kind,
-      metadata: metadataOf(d),
-      spec: (d.object.spec ?? {}) as S,
-      source: { file: d.file, line: d.line },
-    }));
+    .map((doc) =>
+      resourceOf(doc, (d) => ({
+        apiVersion: d.apiVersion,
+        kind,
+        metadata: metadataOf(d),
+        spec: (d.object.spec ?? {}) as S,
+        source: { file: d.file, line: d.line },
+      })),
+    );
 }
 
 /** Builds the typed view; `documents` must be valid (the store only builds sets from valid loads). */
@@ -63,19 +78,23 @@ export function buildConfigSet(documents: readonly ConfigDocument[]): ConfigSet 
     peerAuthentications: istio(documents, "PeerAuthentication"),
     authorizationPolicies: istio(documents, "AuthorizationPolicy"),
     requestAuthentications: istio(documents, "RequestAuthentication"),
-    services: core("Service").map((d) => ({
-      apiVersion: d.apiVersion,
-      kind: "Service",
-      metadata: metadataOf(d),
-      spec: (d.object.spec ?? {}) as KubernetesService["spec"],
-      source: { file: d.file, line: d.line },
-    })),
-    endpoints: core("Endpoints").map((d) => ({
-      apiVersion: d.apiVersion,
-      kind: "Endpoints",
-      metadata: metadataOf(d),
-      subsets: (d.object.subsets ?? []) as KubernetesEndpoints["subsets"],
-      source: { file: d.file, line: d.line },
-    })),
+    services: core("Service").map((doc) =>
+      resourceOf<KubernetesService>(doc, (d) => ({
+        apiVersion: d.apiVersion,
+        kind: "Service",
+        metadata: metadataOf(d),
+        spec: (d.object.spec ?? {}) as KubernetesService["spec"],
+        source: { file: d.file, line: d.line },
+      })),
+    ),
+    endpoints: core("Endpoints").map((doc) =>
+      resourceOf<KubernetesEndpoints>(doc, (d) => ({
+        apiVersion: d.apiVersion,
+        kind: "Endpoints",
+        metadata: metadataOf(d),
+        subsets: (d.object.subsets ?? []) as KubernetesEndpoints["subsets"],
+        source: { file: d.file, line: d.line },
+      })),
+    ),
   };
 }

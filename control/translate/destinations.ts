@@ -41,6 +41,8 @@ export class ClusterResolver {
   readonly #clusters = new Map<string, ClusterRef>();
   readonly #warned = new Set<string>();
   readonly #ruleFor = new Map<string, DestinationRule | undefined>();
+  /** While `recording`: every host looked up and every cluster named, in order. */
+  #recording: { hosts: Set<string>; refs: ClusterRef[] } | undefined;
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -52,6 +54,36 @@ export class ClusterResolver {
   /** Clusters named so far, in the order first referenced. */
   get clusters(): ClusterRef[] {
     return [...this.#clusters.values()];
+  }
+
+  /**
+   * Runs `fn`, returning with its value the host names it resolved and the clusters it named (in order): what a
+   * memoised translation depends on, and what `replay` names again when it is reused.
+   */
+  recording<T>(fn: () => T): { value: T; hosts: Set<string>; refs: ClusterRef[] } {
+    const outer = this.#recording;
+    const rec = (this.#recording = { hosts: new Set<string>(), refs: [] as ClusterRef[] });
+    try {
+      const value = fn();
+      return { value, ...rec };
+    } finally {
+      this.#recording = outer;
+      if (outer) {
+        for (const h of rec.hosts) outer.hosts.add(h);
+        outer.refs.push(...rec.refs);
+      }
+    }
+  }
+
+  /** Names `refs` again, as the translation that recorded them did (keeps the first-reference order). */
+  replay(refs: readonly ClusterRef[]): void {
+    for (const ref of refs) if (!this.#clusters.has(ref.name)) this.#clusters.set(ref.name, ref);
+  }
+
+  #note(host: string, name: string): void {
+    if (!this.#recording) return;
+    this.#recording.hosts.add(host);
+    this.#recording.refs.push(this.#clusters.get(name)!);
   }
 
   /** The visible service with exactly this host name (Istio looks destinations up by name, not by wildcard). */
@@ -71,6 +103,7 @@ export class ClusterResolver {
     const name = clusterName(port, subset, fqdn);
     if (!this.#clusters.has(name)) this.#clusters.set(name, this.#describe(name, fqdn, port, subset, !!service));
     const ref = this.#clusters.get(name)!;
+    this.#note(fqdn, name);
     if (!service) this.#warnOnce(vs, [...path, "host"], `host ${fqdn} is not a service visible from namespace ${this.proxy.namespace}: cluster ${name} has no endpoints (Envoy answers 503)`);
     else if (subset && !ref.subsetLabels) {
       const why = ref.destinationRule ? `DestinationRule ${ref.destinationRule} has no subset "${subset}"` : `no DestinationRule for ${fqdn} defines subset "${subset}"`;
@@ -83,6 +116,7 @@ export class ClusterResolver {
   defaultCluster(service: RegistryService, port: number): string {
     const name = clusterName(port, "", service.hostname);
     if (!this.#clusters.has(name)) this.#clusters.set(name, this.#describe(name, service.hostname, port, "", true));
+    this.#note(service.hostname, name);
     return name;
   }
 

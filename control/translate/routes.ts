@@ -46,6 +46,39 @@ export interface TranslateOptions {
   outboundTrafficPolicy?: OutboundTrafficMode;
   /** meshConfig rootNamespace (mesh-wide Sidecar resources). Default istio-system. */
   rootNamespace?: string;
+  /** Sidecars: reuse the virtual hosts of a previous translation of the same proxy class that no change touched. */
+  units?: RouteUnitMemo;
+}
+
+/**
+ * Memoised pieces of a sidecar's route translation, one per VirtualService (by object identity: unchanged
+ * documents keep their objects across config versions) and one per service routed by default (by host name). A piece is reused
+ * when its inputs are the same and none of the hosts it resolved is in `touched`.
+ */
+export interface RouteUnitMemo {
+  /** Hosts whose services or DestinationRule changed since `previous` was filled (control/translate/config-delta.ts). */
+  touched: ReadonlySet<string>;
+  previous: ReadonlyMap<unknown, RouteUnit>;
+  /** Filled with every reusable piece of this translation, for the next one. */
+  next: Map<unknown, RouteUnit>;
+  /**
+   * One object per content for the virtual hosts kept in `next`: pieces are kept per proxy class, and classes
+   * mostly route alike (a service outside the proxy's namespace has the same virtual host for all of them).
+   * Shared virtual hosts are never modified.
+   */
+  shareVhost?: (vh: EngineVirtualHost) => EngineVirtualHost;
+}
+
+export interface RouteUnit {
+  /** What else the piece was built from (owned services, plain hosts, ports), compared item by item. */
+  inputs: readonly (string | number)[];
+  /** Host names it resolved or routes: a change to any of them rebuilds it. */
+  deps: string[];
+  vhosts: [port: number, vhost: EngineVirtualHost][];
+  /** The service ports it routed, as [host, port]. */
+  routed: [host: string, port: number][];
+  refs: ClusterRef[];
+  warnings: ConfigError[];
 }
 
 export function translateRoutes(config: ConfigSet, proxy: Proxy, options: TranslateOptions = {}): RouteTranslation {
@@ -60,7 +93,7 @@ export function translateRoutes(config: ConfigSet, proxy: Proxy, options: Transl
           ...(options.rootNamespace ? { rootNamespace: options.rootNamespace } : {}),
         })
       : "ALLOW_ANY";
-  const byPort = proxy.kind === "sidecar" ? sidecarRoutes(base, proxy, outboundTrafficPolicy) : gatewayRoutes(base, proxy);
+  const byPort = proxy.kind === "sidecar" ? sidecarRoutes(base, proxy, outboundTrafficPolicy, options.units) : gatewayRoutes(base, proxy);
   const routeConfigs = [...byPort.entries()]
     .sort(([a], [b]) => a - b)
     .map(([port, config]) => ({ port, name: proxy.kind === "sidecar" ? String(port) : `http.${port}`, config }));
@@ -91,6 +124,56 @@ function buildRoutes(sourced: readonly SourcedRoute[], ctx: RouteContext): Engin
   return out;
 }
 
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A memoised piece (see RouteUnitMemo), replaying what it named and warned about, or `translate` run afresh. */
+function routeUnit(
+  base: Base,
+  units: RouteUnitMemo | undefined,
+  key: unknown,
+  inputs: readonly (string | number)[],
+  hosts: readonly string[],
+  reusable: boolean,
+  translate: () => Pick<RouteUnit, "vhosts" | "routed">,
+): Pick<RouteUnit, "vhosts" | "routed"> {
+  if (!units) return translate();
+  const known = units.previous.get(key);
+  if (reusable && known && sameItems(known.inputs, inputs) && !known.deps.some((h) => units.touched.has(h))) {
+    base.clusters.replay(known.refs);
+    base.issues.list.push(...known.warnings);
+    units.next.set(key, known);
+    return known;
+  }
+  const before = base.issues.list.length;
+  const { value, hosts: resolved, refs } = base.clusters.recording(translate);
+  for (const h of hosts) resolved.add(h);
+  const unit: RouteUnit = { ...value, inputs, deps: [...resolved], refs, warnings: base.issues.list.slice(before) };
+  if (reusable) {
+    // The virtual hosts were just made here: nothing else holds them yet.
+    const share = units.shareVhost;
+    if (share) unit.vhosts = unit.vhosts.map(([port, vh]) => [port, share(vh)]);
+    units.next.set(key, unit);
+  }
+  return unit;
+}
+
+/** Virtual hosts reused across translations (RouteUnitMemo) keep their lower-cased domains. */
+const lowered = new WeakMap<EngineVirtualHost, string[]>();
+function lowerDomains(vh: EngineVirtualHost): string[] {
+  let keys = lowered.get(vh);
+  if (!keys || keys.length !== vh.domains.length) {
+    keys = vh.domains.map((d) => d.toLowerCase());
+    // Mostly they already are: keep one array.
+    if (keys.every((k, i) => k === vh.domains[i])) keys = vh.domains;
+    lowered.set(vh, keys);
+  }
+  return keys;
+}
+
 /** Drops domains an earlier virtual host already claimed (the engine, like Envoy, rejects duplicates). */
 function dedupeDomains(vhosts: EngineVirtualHost[]): EngineVirtualHost[] {
   const seen = new Set<string>();
@@ -98,15 +181,17 @@ function dedupeDomains(vhosts: EngineVirtualHost[]): EngineVirtualHost[] {
   const out: EngineVirtualHost[] = [];
   for (const vh of vhosts) {
     if (names.has(vh.name)) continue;
-    const domains = vh.domains.filter((d) => {
-      const key = d.toLowerCase();
+    const keys = lowerDomains(vh);
+    const domains = vh.domains.filter((_, i) => {
+      const key = keys[i]!;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
     });
     if (domains.length === 0) continue;
     names.add(vh.name);
-    out.push({ ...vh, domains });
+    // Unchanged virtual hosts stay the same objects (memoised downstream by identity).
+    out.push(domains.length === vh.domains.length ? vh : { ...vh, domains });
   }
   return out;
 }
@@ -117,8 +202,12 @@ const HTTP_PROTOCOLS: ReadonlySet<Protocol> = new Set<Protocol>(["HTTP", "HTTP2"
 
 /** Ports a sidecar routes as HTTP: declared HTTP-family ones, and undeclared ones (sniffed). */
 function httpPorts(service: RegistryService): number[] {
-  return service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol)).map((p) => p.number);
+  let ports = httpPortsOf.get(service);
+  if (!ports) httpPortsOf.set(service, (ports = service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol)).map((p) => p.number)));
+  return ports;
 }
+/** Per registry service (one registry serves every proxy class of a config version). */
+const httpPortsOf = new WeakMap<RegistryService, number[]>();
 
 /** How specifically a VirtualService host claims a service: exact beats any wildcard, longer wildcards win. */
 function claim(vsHost: string, service: string): number {
@@ -126,7 +215,7 @@ function claim(vsHost: string, service: string): number {
   return vsHost.startsWith("*") && hostsOverlap(vsHost, service) ? vsHost.length : -1;
 }
 
-function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMode): Map<number, EngineRouteConfig> {
+function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMode, units?: RouteUnitMemo): Map<number, EngineRouteConfig> {
   const { config, registry, clusters, issues } = base;
   const gatewayNames = proxyGatewayNames(proxy);
   const services: RegistryService[] = [];
@@ -173,7 +262,8 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMod
     list.push(vh);
     vhostsByPort.set(port, list);
   };
-  const routed = new Set<string>();
+  /** Host → the ports a VirtualService routes. */
+  const routed = new Map<string, number[]>();
 
   for (const vs of virtualServices) {
     const ownedByVs = owned.get(vs) ?? [];
@@ -182,30 +272,51 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMod
     const ports = new Set(ownedByVs.flatMap(httpPorts));
     if (ports.size === 0 && plainHosts.length > 0) ports.add(80);
     if (ports.size === 0) continue;
-    const sourced = expandDelegates(vs, config.virtualServices, registry.domainSuffix, issues);
-    for (const port of [...ports].sort((a, b) => a - b)) {
-      const ctx: RouteContext = { proxy, gatewayNames, listenerPort: port, clusters, issues };
-      const routes = buildRoutes(sourced, ctx);
-      // No route applies to this proxy: its services keep their default routes.
-      if (routes.length === 0) continue;
-      for (const h of plainHosts) add(port, { name: `${h}:${port}`, domains: [h, `${h}:${port}`], routes });
-      for (const s of ownedByVs) {
-        if (!httpPorts(s).includes(port)) continue;
-        add(port, { name: `${s.hostname}:${port}`, domains: sidecarServiceDomains(s, port, proxy.namespace, registry.domainSuffix), routes });
-        routed.add(`${s.hostname}|${port}`);
+    const ownedHosts = ownedByVs.map((s) => s.hostname);
+    // Delegates live in other VirtualServices, whose edits this one's identity does not reflect.
+    const reusable = !(vs.spec.http ?? []).some((h) => h.delegate);
+    const unit = routeUnit(base, units, vs, [...ownedHosts, "|", ...plainHosts, "|", ...ports], ownedHosts, reusable, () => {
+      const vhosts: RouteUnit["vhosts"] = [];
+      const routedHere: RouteUnit["routed"] = [];
+      const sourced = expandDelegates(vs, config.virtualServices, registry.domainSuffix, issues);
+      for (const port of [...ports].sort((a, b) => a - b)) {
+        const ctx: RouteContext = { proxy, gatewayNames, listenerPort: port, clusters, issues };
+        const routes = buildRoutes(sourced, ctx);
+        // No route applies to this proxy: its services keep their default routes.
+        if (routes.length === 0) continue;
+        for (const h of plainHosts) vhosts.push([port, { name: `${h}:${port}`, domains: [h, `${h}:${port}`], routes }]);
+        for (const s of ownedByVs) {
+          if (!httpPorts(s).includes(port)) continue;
+          vhosts.push([port, { name: `${s.hostname}:${port}`, domains: sidecarServiceDomains(s, port, proxy.namespace, registry.domainSuffix), routes }]);
+          routedHere.push([s.hostname, port]);
+        }
       }
+      return { vhosts, routed: routedHere };
+    });
+    for (const [port, vh] of unit.vhosts) add(port, vh);
+    for (const [host, port] of unit.routed) {
+      const list = routed.get(host);
+      if (list) list.push(port);
+      else routed.set(host, [port]);
     }
   }
 
   for (const s of services) {
-    for (const port of httpPorts(s)) {
-      if (routed.has(`${s.hostname}|${port}`)) continue;
-      add(port, {
-        name: `${s.hostname}:${port}`,
-        domains: sidecarServiceDomains(s, port, proxy.namespace, registry.domainSuffix),
-        routes: [{ name: "default", route: [{ cluster: clusters.defaultCluster(s, port) }] }],
-      });
-    }
+    const taken = routed.get(s.hostname);
+    const ports = taken ? httpPorts(s).filter((port) => !taken.includes(port)) : httpPorts(s);
+    if (ports.length === 0) continue;
+    const unit = routeUnit(base, units, s.hostname, ports, [s.hostname], true, () => ({
+      vhosts: ports.map((port) => [
+        port,
+        {
+          name: `${s.hostname}:${port}`,
+          domains: sidecarServiceDomains(s, port, proxy.namespace, registry.domainSuffix),
+          routes: [{ name: "default", route: [{ cluster: clusters.defaultCluster(s, port) }] }],
+        },
+      ]),
+      routed: [],
+    }));
+    for (const [port, vh] of unit.vhosts) add(port, vh);
   }
 
   const out = new Map<number, EngineRouteConfig>();

@@ -19,6 +19,7 @@ import { RouteDiscoveryService } from "../../gen/envoy/service/route/v3/rds_pb.j
 import { SecretDiscoveryService } from "../../gen/envoy/service/secret/v3/sds_pb.js";
 import type { SnapshotCache } from "./cache.js";
 import { DeltaStream } from "./delta.js";
+import { BufferPool } from "./buffer-pool.js";
 import { attachedEncoding, encodedMessage } from "./encoded-response.js";
 import { fetchResources } from "./fetch.js";
 import { grpcServiceDefinition } from "./grpc-service.js";
@@ -59,12 +60,15 @@ export class XdsGrpcServer {
   readonly #log: (line: string) => void;
   readonly #calls = new Map<Duplex<unknown, unknown>, StreamSession<never>>();
   readonly #budget: SendBudget;
+  /** Buffers the responses are encoded into, reused once written (buffer-pool.ts). */
+  readonly #pool: BufferPool;
 
   constructor(options: XdsGrpcServerOptions) {
     this.#cache = options.cache;
     this.#status = options.status;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.#budget = new SendBudget(options.push);
+    this.#pool = new BufferPool(2 * this.#budget.maxBytesInFlight);
     this.#server.addService(grpcServiceDefinition(AggregatedDiscoveryService), {
       StreamAggregatedResources: this.#sotw(`${AggregatedDiscoveryService.typeName}/StreamAggregatedResources`),
       DeltaAggregatedResources: this.#delta(`${AggregatedDiscoveryService.typeName}/DeltaAggregatedResources`),
@@ -118,7 +122,7 @@ export class XdsGrpcServer {
 
   #sotw(method: string, typeUrl?: string): grpc.handleBidiStreamingCall<DiscoveryRequest, DiscoveryResponse> {
     return (call) => {
-      const channel = this.#channel(call, (r) => attachedEncoding(r) ?? toBinary(DiscoveryResponseSchema, r as DiscoveryResponse));
+      const channel = this.#channel(call, (r) => attachedEncoding(r, this.#pool.alloc) ?? toBinary(DiscoveryResponseSchema, r as DiscoveryResponse));
       // A newer state-of-the-world response of a type replaces an older one still waiting to be written.
       const session = new SotwStream(this.#context(call, method, typeUrl), (r) => channel.send(r, r.typeUrl));
       this.#attach(call, session, channel);
@@ -127,7 +131,7 @@ export class XdsGrpcServer {
 
   #delta(method: string, typeUrl?: string): grpc.handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
     return (call) => {
-      const channel = this.#channel(call, (r) => toBinary(DeltaDiscoveryResponseSchema, r as DeltaDiscoveryResponse));
+      const channel = this.#channel(call, (r) => attachedEncoding(r, this.#pool.alloc) ?? toBinary(DeltaDiscoveryResponseSchema, r as DeltaDiscoveryResponse));
       const session = new DeltaStream(this.#context(call, method, typeUrl), (r) => channel.send(r));
       this.#attach(call, session, channel);
     };
@@ -136,8 +140,15 @@ export class XdsGrpcServer {
   /** The stream's send queue: responses are encoded when the push budget lets them go out. */
   #channel(call: Duplex<unknown, unknown>, encode: (message: object) => Uint8Array): SendChannel {
     return this.#budget.channel(encode, (bytes, done) => {
-      if (call.destroyed || call.writableEnded) return done();
-      call.write(encodedMessage(bytes), () => done());
+      if (call.destroyed || call.writableEnded) {
+        this.#pool.release(bytes);
+        return done();
+      }
+      // grpc-js copies the bytes into a framed message before the write completes: then they can be reused.
+      call.write(encodedMessage(bytes), () => {
+        this.#pool.release(bytes);
+        done();
+      });
     });
   }
 

@@ -2,6 +2,8 @@
 // (de)serialized with toBinary/fromBinary on the generated schemas. No proto-loader or protobufjs at run time.
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import { DiscoveryRequestSchema } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { readDiscoveryRequest } from "./discovery-request.js";
 import { attachedEncoding } from "./encoded-response.js";
 
 function serializer<D extends DescMessage>(schema: D): (value: MessageShape<D>) => Buffer {
@@ -13,6 +15,8 @@ function serializer<D extends DescMessage>(schema: D): (value: MessageShape<D>) 
 }
 
 function deserializer<D extends DescMessage>(schema: D): (bytes: Buffer) => MessageShape<D> {
+  // State-of-the-world requests keep their (often repeated) resource_names encoded until read.
+  if (schema.typeName === DiscoveryRequestSchema.typeName) return (bytes) => readDiscoveryRequest(bytes) as unknown as MessageShape<D>;
   return (bytes) => fromBinary(schema, bytes);
 }
 

@@ -49,6 +49,11 @@ export class SendBudget {
     this.#maxStalled = options.maxStalledBytes ?? this.#max;
   }
 
+  /** The budget: bytes of encoded responses that may be being written at once. */
+  get maxBytesInFlight(): number {
+    return this.#max;
+  }
+
   /** Bytes of stalled writes that no longer hold budget. */
   get bytesStalled(): number {
     return this.#stalled;

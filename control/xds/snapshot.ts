@@ -113,7 +113,8 @@ export class ResourceEncoder {
 class ResourceSet implements TypeSnapshot {
   readonly version: string;
   #sorted: CachedResource[] | undefined;
-  #body: { bytes: Uint8Array; offsets: Uint32Array } | undefined;
+  #body: EncodedBody | undefined;
+  #deltaBody: EncodedBody | undefined;
 
   constructor(
     readonly typeUrl: string,
@@ -128,20 +129,32 @@ class ResourceSet implements TypeSnapshot {
   }
 
   /** The sorted resources as DiscoveryResponse field 2 entries, with where each one starts (plus the end). */
-  body(): { bytes: Uint8Array; offsets: Uint32Array } {
-    if (!this.#body) {
-      const entries = this.sorted().map(resourcesEntry);
-      const offsets = new Uint32Array(entries.length + 1);
-      let at = 0;
-      entries.forEach((e, i) => {
-        offsets[i] = at;
-        at += e.length;
-      });
-      offsets[entries.length] = at;
-      this.#body = { bytes: Buffer.concat(entries, at), offsets };
-    }
-    return this.#body;
+  body(): EncodedBody {
+    return (this.#body ??= encodeBody(this.sorted(), resourcesEntry));
   }
+
+  /** The same as DeltaDiscoveryResponse field 2 entries (Resource: version, Any, name). */
+  deltaBody(): EncodedBody {
+    return (this.#deltaBody ??= encodeBody(this.sorted(), deltaResourceEntry));
+  }
+}
+
+interface EncodedBody {
+  bytes: Uint8Array;
+  /** Where each entry starts, plus the end. */
+  offsets: Uint32Array;
+}
+
+function encodeBody(sorted: readonly CachedResource[], entry: (r: CachedResource) => Uint8Array): EncodedBody {
+  const entries = sorted.map(entry);
+  const offsets = new Uint32Array(entries.length + 1);
+  let at = 0;
+  entries.forEach((e, i) => {
+    offsets[i] = at;
+    at += e.length;
+  });
+  offsets[entries.length] = at;
+  return { bytes: Buffer.concat(entries, at), offsets };
 }
 
 /** A shared set plus one node's own resources (no name in both), served as one set. */
@@ -172,6 +185,11 @@ class LayeredResourceSet implements TypeSnapshot {
     return this.base.typeUrl;
   }
 
+  /** The node's own resources (not in the base). */
+  ownResources(): CachedResource[] {
+    return this.#overlay.map((o) => o.resource);
+  }
+
   sorted(): CachedResource[] {
     const base = this.base.sorted();
     const out: CachedResource[] = [];
@@ -186,13 +204,14 @@ class LayeredResourceSet implements TypeSnapshot {
   }
 
   /** The base's encoded body cut where the node's resources go (nothing cached: it is per node). */
-  bodyParts(): Uint8Array[] {
-    const { bytes, offsets } = this.base.body();
+  bodyParts(delta = false): Uint8Array[] {
+    const { bytes, offsets } = delta ? this.base.deltaBody() : this.base.body();
+    const entry = delta ? deltaResourceEntry : resourcesEntry;
     const parts: Uint8Array[] = [];
     let from = 0;
     for (const { resource, at } of this.#overlay) {
       if (offsets[at]! > from) parts.push(bytes.subarray(from, offsets[at]));
-      parts.push(resourcesEntry(resource));
+      parts.push(entry(resource));
       from = offsets[at]!;
     }
     if (bytes.length > from) parts.push(bytes.subarray(from));
@@ -261,6 +280,54 @@ function resourcesEntry(r: CachedResource): Uint8Array {
   at = writeVarint(out, at, r.bytes.length);
   out.set(r.bytes, at);
   return out;
+}
+
+/** Each resource's DeltaDiscoveryResponse.resources entry, written once (every stream sends the same bytes). */
+const deltaEntries = new WeakMap<CachedResource, Uint8Array>();
+
+/** DeltaDiscoveryResponse field 2: a Resource with version = 1, resource = 2 (the Any), name = 3. */
+export function deltaResourceEntry(r: CachedResource): Uint8Array {
+  let entry = deltaEntries.get(r);
+  if (entry) return entry;
+  const version = Buffer.from(r.version);
+  const typeUrl = Buffer.from(r.typeUrl);
+  const name = Buffer.from(r.name);
+  const anyLength = 1 + varintSize(typeUrl.length) + typeUrl.length + 1 + varintSize(r.bytes.length) + r.bytes.length;
+  const fieldsLength =
+    (version.length ? 1 + varintSize(version.length) + version.length : 0) + 1 + varintSize(anyLength) + anyLength + 1 + varintSize(name.length) + name.length;
+  const out = Buffer.allocUnsafe(1 + varintSize(fieldsLength) + fieldsLength);
+  let at = 0;
+  out[at++] = 0x12;
+  at = writeVarint(out, at, fieldsLength);
+  if (version.length) {
+    out[at++] = 0x0a;
+    at = writeVarint(out, at, version.length);
+    at += version.copy(out, at);
+  }
+  out[at++] = 0x12;
+  at = writeVarint(out, at, anyLength);
+  out[at++] = 0x0a;
+  at = writeVarint(out, at, typeUrl.length);
+  at += typeUrl.copy(out, at);
+  out[at++] = 0x12;
+  at = writeVarint(out, at, r.bytes.length);
+  out.set(r.bytes, at);
+  at += r.bytes.length;
+  out[at++] = 0x1a;
+  at = writeVarint(out, at, name.length);
+  name.copy(out, at);
+  deltaEntries.set(r, out);
+  return out;
+}
+
+/**
+ * A delta response carrying every resource of the type, encoded as DeltaDiscoveryResponse.resources in name order:
+ * cut from the shared set's encoding (what a new stream's first wildcard or all-covering response sends).
+ */
+export function encodedDeltaAll(type: TypeSnapshot): Uint8Array[] {
+  if (type instanceof ResourceSet) return [type.deltaBody().bytes];
+  if (type instanceof LayeredResourceSet) return type.bodyParts(true);
+  return sortedResources(type).map(deltaResourceEntry);
 }
 
 export function varintSize(n: number): number {
@@ -424,7 +491,7 @@ export function selectResources(type: TypeSnapshot, subscription: Subscription):
 }
 
 /** Whether the subscription selects every resource of the type (wildcard, or names that include them all). */
-function coversType(type: TypeSnapshot, subscription: Subscription): boolean {
+export function coversType(type: TypeSnapshot, subscription: Subscription): boolean {
   if (subscription.wildcard) return true;
   if (subscription.names.size < type.resources.size) return false;
   return memoized(coverage, type, subscription, () => {
@@ -434,7 +501,7 @@ function coversType(type: TypeSnapshot, subscription: Subscription): boolean {
   });
 }
 
-function sortedResources(type: TypeSnapshot): CachedResource[] {
+export function sortedResources(type: TypeSnapshot): CachedResource[] {
   if (type instanceof ResourceSet || type instanceof LayeredResourceSet) return type.sorted();
   return [...type.resources.values()].sort(byResourceName);
 }
@@ -460,13 +527,35 @@ function selects(subscription: Subscription, name: string): boolean {
 /** Per (earlier, later) type snapshot: the names whose resource is new or changed in the later one. */
 const changes = new WeakMap<TypeSnapshot, WeakMap<TypeSnapshot, string[]>>();
 
-function changedNames(earlier: TypeSnapshot, later: TypeSnapshot): string[] {
+export function changedNames(earlier: TypeSnapshot, later: TypeSnapshot): string[] {
   let byLater = changes.get(earlier);
   if (!byLater) changes.set(earlier, (byLater = new WeakMap()));
   let names = byLater.get(later);
   if (!names) {
     names = [];
-    for (const [name, r] of later.resources) if (earlier.resources.get(name)?.version !== r.version) names.push(name);
+    if (earlier instanceof LayeredResourceSet && later instanceof LayeredResourceSet) {
+      // Per-node sets over shared bases: the bases' diff (shared by every node) plus the nodes' own resources.
+      const candidates = [...changedNames(earlier.base, later.base), ...later.ownResources().map((r) => r.name)];
+      for (const name of candidates) if (earlier.resources.get(name)?.version !== later.resources.get(name)!.version) names.push(name);
+    } else for (const [name, r] of later.resources) if (earlier.resources.get(name)?.version !== r.version) names.push(name);
+    byLater.set(later, names);
+  }
+  return names;
+}
+
+/** Per (earlier, later) type snapshot: the names in the earlier one that the later one no longer has. */
+const removals = new WeakMap<TypeSnapshot, WeakMap<TypeSnapshot, string[]>>();
+
+export function removedNames(earlier: TypeSnapshot, later: TypeSnapshot): string[] {
+  let byLater = removals.get(earlier);
+  if (!byLater) removals.set(earlier, (byLater = new WeakMap()));
+  let names = byLater.get(later);
+  if (!names) {
+    names = [];
+    if (earlier instanceof LayeredResourceSet && later instanceof LayeredResourceSet) {
+      const candidates = [...removedNames(earlier.base, later.base), ...earlier.ownResources().map((r) => r.name)];
+      for (const name of candidates) if (!later.resources.has(name)) names.push(name);
+    } else if (earlier !== later) for (const name of earlier.resources.keys()) if (!later.resources.has(name)) names.push(name);
     byLater.set(later, names);
   }
   return names;

@@ -20,6 +20,7 @@ import type { Watch } from "./cache.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, resourceType } from "./resource-types.js";
 import { attachEncoding, encodeDiscoveryResponse } from "./encoded-response.js";
 import { changedSelection, encodedResources, encodedSelection, selectResources, type Subscription, type TypeSnapshot } from "./snapshot.js";
+import { resourceNamesKey } from "./discovery-request.js";
 import { StreamSession, type StreamContext } from "./stream-session.js";
 
 /** Never a real version: makes the cache answer a watch at once (or on the node's first snapshot). */
@@ -40,6 +41,8 @@ interface SotwTypeState {
   answerNext: boolean;
   /** Types that are not full-state: the type snapshot the last response was computed from (undefined: send all). */
   sentType: TypeSnapshot | undefined;
+  /** Digest of the raw resource_names `subscription` was parsed from, when the transport gave one. */
+  namesKey: string | undefined;
 }
 
 export class SotwStream extends StreamSession<DiscoveryRequest> {
@@ -58,7 +61,9 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
     if (answering && request.responseNonce !== state.nonce) return; // stale: a newer response is on its way
 
     // ACKs repeat the subscription (EDS: thousands of names); an unchanged one is kept, not re-parsed or re-recorded.
-    const unchanged = state !== undefined && requestsSame(state, request.resourceNames);
+    // The same raw bytes as last time (discovery-request.ts) need not even be decoded.
+    const namesKey = resourceNamesKey(request);
+    const unchanged = state !== undefined && ((namesKey !== undefined && namesKey === state.namesKey) || requestsSame(state, request.resourceNames));
     const parsed = unchanged ? undefined : parseSubscription(typeUrl, request.resourceNames, state);
     const subscription = parsed ? parsed.subscription : state!.subscription;
     const legacyWildcard = parsed ? parsed.legacyWildcard : state!.legacyWildcard;
@@ -83,10 +88,12 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
       watch: undefined,
       answerNext: false,
       sentType: undefined,
+      namesKey: undefined,
     };
     next.watch?.cancel();
     next.subscription = subscription;
     next.legacyWildcard = legacyWildcard;
+    next.namesKey = namesKey;
     this.#types.set(typeUrl, next);
 
     if (!resourceType(typeUrl)) {
@@ -123,7 +130,7 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
       controlPlane: { identifier: CONTROL_PLANE_ID },
     });
     // Encoded when the transport gets to it, mostly from the shared set's bytes (thousands of streams, same resources).
-    this.send(attachEncoding(response, () => encodeDiscoveryResponse(response, changed ? encodedResources(changed) : encodedSelection(type, subscription))));
+    this.send(attachEncoding(response, (alloc) => encodeDiscoveryResponse(response, changed ? encodedResources(changed) : encodedSelection(type, subscription), alloc)));
     if (resourceType(type.typeUrl)?.fullState === false) state.sentType = type;
     state.nonce = nonce;
     state.sentVersion = type.version;
@@ -174,7 +181,7 @@ function requestsSame(state: SotwTypeState, resourceNames: readonly string[]): b
 const internedSubscriptions = new Map<string, Subscription>();
 const MAX_INTERNED_SUBSCRIPTIONS = 4096;
 
-function internSubscription(wildcard: boolean, names: string[]): Subscription {
+export function internSubscription(wildcard: boolean, names: string[]): Subscription {
   const key = `${wildcard ? "*" : ""}\n${names.join("\n")}`;
   let known = internedSubscriptions.get(key);
   if (!known) {

@@ -157,13 +157,13 @@ function tlsContext(
   };
 }
 
-function readDataSource(d: DataSource | undefined, path: FieldPath, secrets: SecretSource, fail: Fail): string {
+export function readDataSource(d: DataSource | undefined, path: FieldPath, secrets: SecretSource, fail: Fail): string {
   if (!d || d.specifier.case !== "filename" || !d.specifier.value) fail(path, "filename is required");
   const file = d.specifier.value;
   return fromSource(() => secrets.readFile(file), [...path, "filename"], fail);
 }
 
-function fromSource<T>(read: () => T, path: FieldPath, fail: Fail): T {
+export function fromSource<T>(read: () => T, path: FieldPath, fail: Fail): T {
   try {
     return read();
   } catch (e) {

@@ -13,6 +13,7 @@ import { DiscoveryResponseSchema, type DiscoveryRequest, type DiscoveryResponse 
 import { SecretDiscoveryService } from "../../gen/envoy/service/secret/v3/sds_pb.js";
 import { grpcServiceDefinition } from "../../control/xds/grpc-service.js";
 import { SECRET_TYPE } from "../../control/xds/resource-types.js";
+import { shutdownGrpcServer } from "../../control/xds/grpc-shutdown.js";
 import type { WorkloadCertificate } from "./manager.js";
 import { packedSecrets, SDS_SECRET_NAMES } from "./sds-secrets.js";
 import { ROOT_CA_SECRET, WORKLOAD_CERT_SECRET, type WorkloadCertificateSource } from "./workload-secrets.js";
@@ -120,15 +121,6 @@ export async function startSdsServer(options: SdsServerOptions): Promise<Running
     socketPath,
     streams: () => open,
     close: (graceMs = 1000) =>
-      (closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }).then(() => unlink(socketPath).catch(() => {}))),
+      (closing ??= shutdownGrpcServer(server, graceMs).then(() => unlink(socketPath).catch(() => {}))),
   };
 }

@@ -53,6 +53,17 @@ export interface ClusterBuildInput {
   flavor: "envoy" | "grpc";
   /** Reuses a service's clusters built before from the same inputs (across proxies and config versions). */
   memo?: ClusterMemo;
+  /** Reuses a service's clusters from the previous translation of the same proxy class, unless its host changed. */
+  units?: ClusterUnitMemo;
+}
+
+/** A proxy class's clusters per service host, carried from one config version to the next. */
+export interface ClusterUnitMemo {
+  /** Hosts whose services or DestinationRule changed since `previous` was filled (control/translate/config-delta.ts). */
+  touched: ReadonlySet<string>;
+  previous: ReadonlyMap<string, BuiltCluster[]>;
+  /** Filled with this translation's clusters per host, for the next one. */
+  next: Map<string, BuiltCluster[]>;
 }
 
 /**
@@ -111,10 +122,19 @@ export function visibleServices(registry: ServiceRegistry, namespace: string): R
 
 export function buildOutboundClusters(input: ClusterBuildInput): BuiltCluster[] {
   const out: BuiltCluster[] = [];
+  const units = input.units;
   for (const service of visibleServices(input.registry, input.ctx.namespace)) {
+    const known = units && !units.touched.has(service.hostname) ? units.previous.get(service.hostname) : undefined;
+    if (known) {
+      units!.next.set(service.hostname, known);
+      out.push(...known);
+      continue;
+    }
     const dr = input.resolver.destinationRuleFor(service.hostname);
     const build = () => serviceClusters(input, service, dr);
-    out.push(...(input.memo ? input.memo.clusters(input, service, dr, build) : build()));
+    const built = input.memo ? input.memo.clusters(input, service, dr, build) : build();
+    units?.next.set(service.hostname, built);
+    out.push(...built);
   }
   return out;
 }

@@ -14,14 +14,14 @@ import type { SnapshotResources } from "../../xds/snapshot.js";
 import { ClusterResolver } from "../destinations.js";
 import { JwksResolver } from "../jwks.js";
 import type { OutboundTrafficMode } from "../outbound-policy.js";
-import { translateRoutes } from "../routes.js";
+import { translateRoutes, type RouteUnitMemo } from "../routes.js";
 import { configJwksSources, translateSecurity, type SecurityOptions, type SecurityTranslation } from "../security.js";
-import { blackHoleCluster, buildOutboundClusters, inboundCluster, inboundPorts, passthroughCluster, type BuiltCluster, type ClusterMemo } from "./clusters.js";
+import { blackHoleCluster, buildOutboundClusters, inboundCluster, inboundPorts, passthroughCluster, type BuiltCluster, type ClusterMemo, type ClusterUnitMemo } from "./clusters.js";
 import { grpcResources } from "./grpc.js";
 import { resolvePeerAuthentication } from "../peer-authentication.js";
 import { inboundModes, type InboundModes } from "./mtls.js";
 import { SharedSnapshotBuilder } from "./proxy-classes.js";
-import { routerListeners, sidecarInboundListener, sidecarOutboundListener } from "./listeners.js";
+import { routerListeners, sidecarInboundListener, sidecarOutboundListener, type ListenerMemo } from "./listeners.js";
 import type { ScopedRouteMemo } from "./scoped-routes.js";
 import { metadataString, METADATA_WASM_PATH, proxyContext, type ProxyContext, type XdsNodeInfo } from "./node.js";
 import { DEFAULT_WASM_FILENAME, wasmFetchCluster, type WasmCode } from "./wasm-filter.js";
@@ -90,6 +90,13 @@ function grpcProxyResources(config: ConfigSet, registry: ServiceRegistry, ctx: P
   return { role: ctx.role, listeners: byName(listeners), routes: byName(routes), clusters: byName(built.map((b) => b.cluster)), endpoints, warnings: issues.list };
 }
 
+/** What incremental translation carries from one translation of a sidecar class to the next, per kind of piece. */
+export interface IncrementalPieces {
+  routes: RouteUnitMemo;
+  clusters: ClusterUnitMemo;
+  listener: ListenerMemo;
+}
+
 /** What an Envoy proxy is served that does not depend on its own workload: the outbound side, in serving order. */
 export interface OutboundResources {
   listeners: Listener[];
@@ -112,12 +119,28 @@ export function outboundResources(
   routeMemo?: ScopedRouteMemo,
   /** The mesh's outbound traffic policy (XdsTranslateOptions.outboundTrafficPolicy). */
   meshOutboundTrafficPolicy?: OutboundTrafficMode,
+  /** Sidecars: the pieces of the previous translation of the same proxy class to reuse (proxy-classes.ts). */
+  incremental?: IncrementalPieces,
 ): OutboundResources {
   const issues = new IssueCollector(config);
   const resolver = new ClusterResolver(registry, config.destinationRules, ctx.proxy, issues);
-  const built: BuiltCluster[] = buildOutboundClusters({ registry, ctx, resolver, flavor: "envoy", ...(memo ? { memo } : {}) });
-  const translation = translateRoutes(config, ctx.proxy, { registry, ...(meshOutboundTrafficPolicy ? { outboundTrafficPolicy: meshOutboundTrafficPolicy } : {}) });
-  const input = { config, ctx, translation, clusters: built, wasm, ...(security && ctx.role === "router" ? { security } : {}), ...(routeMemo ? { routeMemo } : {}) };
+  const units = ctx.role === "sidecar" ? incremental : undefined;
+  const built: BuiltCluster[] = buildOutboundClusters({ registry, ctx, resolver, flavor: "envoy", ...(memo ? { memo } : {}), ...(units ? { units: units.clusters } : {}) });
+  const translation = translateRoutes(config, ctx.proxy, {
+    registry,
+    ...(meshOutboundTrafficPolicy ? { outboundTrafficPolicy: meshOutboundTrafficPolicy } : {}),
+    ...(units ? { units: units.routes } : {}),
+  });
+  const input = {
+    config,
+    ctx,
+    translation,
+    clusters: built,
+    wasm,
+    ...(security && ctx.role === "router" ? { security } : {}),
+    ...(routeMemo ? { routeMemo } : {}),
+    ...(units ? { listenerMemo: units.listener } : {}),
+  };
   const { listeners, routes } = ctx.role === "router" ? routerListeners(input) : sidecarOutboundListener(input);
   const clusters = built.map((b) => b.cluster);
   for (const c of [blackHoleCluster(), passthroughCluster(), wasmFetchCluster(wasm)]) if (c) clusters.push(c);

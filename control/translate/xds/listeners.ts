@@ -36,7 +36,7 @@ import { inboundClusterName, inboundPorts, type BuiltCluster } from "./clusters.
 import { adsConfigSource, BLACKHOLE_CLUSTER, packed, PASSTHROUGH_CLUSTER, socketAddress } from "./common.js";
 import type { ProxyContext } from "./node.js";
 import { filterDrivenRouteConfig, inboundRouteConfig } from "./routes.js";
-import { scopedEngineConfig, scopedRouteConfigs, scopedRoutesSpecifier, type ScopedRouteMemo } from "./scoped-routes.js";
+import { scopedEngineConfigJson, scopedRouteConfigs, scopedRoutesSpecifier, type ScopedRouteMemo } from "./scoped-routes.js";
 import { inboundMtlsChains, needsTlsInspector, type InboundModes } from "./mtls.js";
 import { downstreamTransportSocket } from "./tls.js";
 import { wasmHttpFilter, type WasmCode } from "./wasm-filter.js";
@@ -64,6 +64,14 @@ export interface ListenerBuildInput {
   security?: SecurityTranslation;
   /** Sidecar scope RouteConfigurations shared by content across proxy classes and config versions. */
   routeMemo?: ScopedRouteMemo;
+  /** A sidecar's `virtualOutbound` from the previous translation of its class, reused when its content is the same. */
+  listenerMemo?: ListenerMemo;
+}
+
+/** Carries a proxy class's `virtualOutbound` from one translation to the next (filled into `next`). */
+export interface ListenerMemo {
+  previous?: { key: string; listener: Listener };
+  next?: { key: string; listener: Listener };
 }
 
 export interface ListenerResult {
@@ -93,8 +101,7 @@ function securityHttpFilters(security: SecurityTranslation | undefined, wasm: Wa
  * halyard.fault (only when some route injects faults), halyard.route, then Envoy's router; both wasm filters get
  * `configured` (the engine JSON, or its scoped form for sidecars), faults are looked for in `engine`.
  */
-function outboundHttpFilters(engine: EngineRouteConfig, wasm: WasmCode, configured: object = engine): HttpFilterInit[] {
-  const json = JSON.stringify(configured);
+function outboundHttpFilters(engine: EngineRouteConfig, wasm: WasmCode, configured: object = engine, json = JSON.stringify(configured)): HttpFilterInit[] {
   return [...(hasFaults(engine) ? [wasmHttpFilter(FAULT_ROOT_ID, json, wasm)] : []), wasmHttpFilter(ROUTE_ROOT_ID, json, wasm), routerFilter()];
 }
 
@@ -131,18 +138,26 @@ export function sidecarListeners(input: ListenerBuildInput): ListenerResult {
 export function sidecarOutboundListener(input: ListenerBuildInput): ListenerResult {
   const { ctx, translation, clusters, wasm } = input;
   const routes: RouteConfiguration[] = [];
-  const chains: FilterChainInit[] = translation.routeConfigs.map((rc) => {
-    // Scoped RDS (scoped-routes.ts): a RouteConfiguration per virtual host, the listener keeps names and domains.
-    routes.push(...scopedRouteConfigs(rc.port, rc.config, clusters, input.routeMemo));
-    const httpFilters = outboundHttpFilters(rc.config, wasm, scopedEngineConfig(rc.port, rc.config));
+  // Scoped RDS (scoped-routes.ts): a RouteConfiguration per virtual host, the listener keeps names and domains.
+  for (const rc of translation.routeConfigs) routes.push(...scopedRouteConfigs(rc.port, rc.config, clusters, input.routeMemo));
+  const scoped = translation.routeConfigs.map((rc) => scopedEngineConfigJson(rc.port, rc.config));
+  // The mode the route translation chose (Sidecar precedence and the mesh default: control/translate/outbound-policy.ts).
+  const fallback = translation.outboundTrafficPolicy === "REGISTRY_ONLY" ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+  // Everything the listener is made of: a weight edit leaves it as it was, so the same message (already encoded).
+  const key = JSON.stringify([translation.routeConfigs.map((rc, i) => [rc.port, hasFaults(rc.config), scoped[i]]), fallback, wasm]);
+  const memo = input.listenerMemo;
+  if (memo?.previous?.key === key) {
+    memo.next = memo.previous;
+    return { listeners: [memo.previous.listener], routes };
+  }
+  const chains: FilterChainInit[] = translation.routeConfigs.map((rc, i) => {
+    const httpFilters = outboundHttpFilters(rc.config, wasm, undefined, scoped[i]);
     return {
       name: `0.0.0.0_${rc.port}`,
       filterChainMatch: { destinationPort: rc.port },
       filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${rc.port}`, routeSpecifier: scopedRoutesSpecifier(rc.port, rc.config), httpFilters, useRemoteAddress: false })],
     };
   });
-  // The mode the route translation chose (Sidecar precedence and the mesh default: control/translate/outbound-policy.ts).
-  const fallback = translation.outboundTrafficPolicy === "REGISTRY_ONLY" ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   const outbound = create(ListenerSchema, {
     name: OUTBOUND_LISTENER,
     address: socketAddress("0.0.0.0", OUTBOUND_PORT),
@@ -151,6 +166,7 @@ export function sidecarOutboundListener(input: ListenerBuildInput): ListenerResu
     filterChains: chains,
     defaultFilterChain: tcpProxyChain(fallback, fallback),
   });
+  if (memo) memo.next = { key, listener: outbound };
   return { listeners: [outbound], routes };
 }
 

@@ -23,11 +23,24 @@ import {
   type Snapshot,
   type TypeSnapshot,
 } from "../../xds/snapshot.js";
-import { ClusterMemo, inboundPorts } from "./clusters.js";
-import { buildProxyResources, inboundResources, outboundResources, sidecarMtlsModes, snapshotResources, wasmFor, type XdsTranslateOptions } from "./index.js";
+import type { Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
+import { configDelta, type ConfigDelta } from "../config-delta.js";
+import type { RouteUnit } from "../routes.js";
+import { ClusterMemo, inboundPorts, type BuiltCluster } from "./clusters.js";
+import {
+  buildProxyResources,
+  inboundResources,
+  outboundResources,
+  sidecarMtlsModes,
+  snapshotResources,
+  wasmFor,
+  type IncrementalPieces,
+  type XdsTranslateOptions,
+} from "./index.js";
 import type { InboundModes } from "./mtls.js";
 import { proxyContext, type ProxyContext } from "./node.js";
-import { ScopedRouteMemo } from "./scoped-routes.js";
+import { routesJson, ScopedRouteMemo } from "./scoped-routes.js";
+import type { EngineVirtualHost } from "../engine-config.js";
 import { translateSecurity, type SecurityTranslation } from "../security.js";
 
 /** What a translation read of the proxy beyond its class key. */
@@ -50,6 +63,17 @@ interface ProxyClass {
   routes: TypeSnapshot;
   clusters: TypeSnapshot;
   endpoints: TypeSnapshot;
+  /** Sidecar classes: what the next config version's translation of this class may reuse. */
+  carried?: CarriedPieces;
+}
+
+/** A sidecar class's translation pieces and the messages each type snapshot was made of. */
+interface CarriedPieces {
+  config: ConfigSet;
+  routes: Map<unknown, RouteUnit>;
+  clusters: Map<string, BuiltCluster[]>;
+  listener: { key: string; listener: Listener } | undefined;
+  messages: Map<string, { messages: readonly Message[]; type: TypeSnapshot }>;
 }
 
 const NODE_FIELDS: ReadonlySet<PropertyKey> = new Set(["nodeId", "node", "workload", "metadata"]);
@@ -134,22 +158,32 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
   readonly #routeMemo = new ScopedRouteMemo();
   readonly #types = new Generations<TypeSnapshot>();
   readonly #inbound = new Generations<{ listeners: CachedResource[]; clusters: CachedResource[] }>();
+  /** Carried virtual hosts, one per content across classes (never modified). */
+  readonly #vhosts = new Generations<EngineVirtualHost>();
   #config: ConfigSet | undefined;
+  /** Class translations so far: from scratch, and incremental (reusing the class's pieces under the previous config). */
+  readonly translations = { full: 0, incremental: 0 };
+  /** The config before `#config`, and what changed from it (incremental translation of sidecar classes). */
+  #previous: { config: ConfigSet; delta: ConfigDelta } | undefined;
 
   constructor(options: XdsTranslateOptions = {}) {
     this.#options = options;
   }
 
   build(config: ConfigSet, node: XdsNode): Snapshot {
+    let registry = this.#registries.get(config);
+    if (!registry) this.#registries.set(config, (registry = buildRegistry(config)));
     if (config !== this.#config) {
+      const before = this.#config;
+      const beforeRegistry = before && this.#registries.get(before);
+      this.#previous = before && beforeRegistry ? { config: before, delta: configDelta(before, beforeRegistry, config, registry) } : undefined;
       this.#config = config;
       this.#memo.advance();
       this.#routeMemo.advance();
       this.#types.advance();
       this.#inbound.advance();
+      this.#vhosts.advance();
     }
-    let registry = this.#registries.get(config);
-    if (!registry) this.#registries.set(config, (registry = buildRegistry(config)));
     const ctx = proxyContext(config, registry, node, { trustDomain: this.#options.security?.trustDomain });
     if (ctx.role === "grpc") return buildSnapshot(snapshotResources(buildProxyResources(config, registry, node, this.#options)), this.#encoder);
 
@@ -177,25 +211,67 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
     const known = candidates.find((c) => joins(c, ctx));
     if (known) return known;
 
-    const reads: Reads = { labels: new Map(), allLabels: false, node: false };
-    const out = outboundResources(config, registry, trackedContext(ctx, reads), wasm, this.#memo, ctx.role === "router" ? security : undefined, this.#routeMemo, this.#options.outboundTrafficPolicy);
+    // The same class under the previous config, when only host-scoped things changed since: its pieces that no
+    // change touched are reused, and the reads they made carry over (this proxy agrees with them: it joins).
+    const base = ctx.role === "sidecar" ? this.#previousClass(key, ctx) : undefined;
+    const reads: Reads = base
+      ? { labels: new Map(base.reads.labels), allLabels: base.reads.allLabels, node: base.reads.node }
+      : { labels: new Map(), allLabels: false, node: false };
+    const carried: CarriedPieces | undefined =
+      ctx.role === "sidecar" ? { config, routes: new Map(), clusters: new Map(), listener: undefined, messages: new Map() } : undefined;
+    let incremental: IncrementalPieces | undefined;
+    if (carried) {
+      const touched = this.#previous?.delta.hosts ?? new Set<string>();
+      const prior = base?.carried;
+      incremental = {
+        routes: { touched, previous: prior?.routes ?? new Map(), next: carried.routes, shareVhost: (vh) => this.#vhosts.get(`${vh.name}\0${vh.domains.join(" ")}\0${routesJson(vh.routes)}`, () => vh) },
+        clusters: { touched, previous: prior?.clusters ?? new Map(), next: carried.clusters },
+        listener: prior?.listener ? { previous: prior.listener } : {},
+      };
+    }
+    this.translations[base ? "incremental" : "full"]++;
+    const tracked = trackedContext(ctx, reads);
+    const out = outboundResources(config, registry, tracked, wasm, this.#memo, ctx.role === "router" ? security : undefined, this.#routeMemo, this.#options.outboundTrafficPolicy, incremental);
+    if (carried && incremental) carried.listener = incremental.listener.next;
+    const prior = base?.carried?.messages;
     const cls: ProxyClass = {
       reads,
       ...(reads.allLabels ? { labelsKey: sortedLabels(ctx.labels) } : {}),
       ...(reads.node ? { nodeKey: nodeKeyOf(ctx) } : {}),
-      listeners: this.#typeOf(LISTENER_TYPE, out.listeners),
-      routes: this.#typeOf(ROUTE_TYPE, out.routes),
-      clusters: this.#typeOf(CLUSTER_TYPE, out.clusters),
-      endpoints: this.#typeOf(ENDPOINT_TYPE, out.endpoints),
+      listeners: this.#typeOf(LISTENER_TYPE, out.listeners, prior, carried),
+      routes: this.#typeOf(ROUTE_TYPE, out.routes, prior, carried),
+      clusters: this.#typeOf(CLUSTER_TYPE, out.clusters, prior, carried),
+      endpoints: this.#typeOf(ENDPOINT_TYPE, out.endpoints, prior, carried),
+      ...(carried ? { carried } : {}),
     };
     byKey.set(key, [...candidates, cls]);
     return cls;
   }
 
-  /** The type snapshot of these messages; one object per content, so equal types compare by identity. */
-  #typeOf(typeUrl: string, messages: readonly Message[]): TypeSnapshot {
-    const type = typeSnapshot(typeUrl, messages.map((m, i) => this.#encoder.encode(typeUrl, m, `${typeUrl}[${i}]`)));
-    return this.#types.get(`${typeUrl}\0${type.version}`, () => type);
+  /** The class `ctx` belonged to under the previous config, if everything class-wide stayed the same since. */
+  #previousClass(key: string, ctx: ProxyContext): ProxyClass | undefined {
+    const previous = this.#previous;
+    if (!previous || previous.delta.classWide) return undefined;
+    const cls = this.#classes.get(previous.config)?.get(key)?.find((c) => joins(c, ctx));
+    return cls?.carried?.config === previous.config ? cls : undefined;
+  }
+
+  /**
+   * The type snapshot of these messages; one object per content, so equal types compare by identity. When the
+   * messages are the very ones the class's previous type was made of, that type is reused without re-hashing.
+   */
+  #typeOf(typeUrl: string, messages: readonly Message[], prior?: CarriedPieces["messages"], carried?: CarriedPieces): TypeSnapshot {
+    const before = prior?.get(typeUrl);
+    let type: TypeSnapshot;
+    if (before && before.messages.length === messages.length && before.messages.every((m, i) => m === messages[i])) {
+      const kept = before.type;
+      type = this.#types.get(`${typeUrl}\0${kept.version}`, () => kept);
+    } else {
+      const made = typeSnapshot(typeUrl, messages.map((m, i) => this.#encoder.encode(typeUrl, m, `${typeUrl}[${i}]`)));
+      type = this.#types.get(`${typeUrl}\0${made.version}`, () => made);
+    }
+    carried?.messages.set(typeUrl, { messages, type });
+    return type;
   }
 
   #inboundFor(ctx: ProxyContext, security: SecurityTranslation, mtlsModes: InboundModes | undefined): { listeners: CachedResource[]; clusters: CachedResource[] } {

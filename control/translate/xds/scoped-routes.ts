@@ -10,7 +10,7 @@ import { MetadataSchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import { RouteSchema } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
 import { RouteConfigurationSchema, type RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
 import type { ScopedRoutesSchema } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
-import type { EngineRouteConfig, EngineVirtualHost } from "../engine-config.js";
+import type { EngineRoute, EngineRouteConfig, EngineVirtualHost } from "../engine-config.js";
 import type { BuiltCluster } from "./clusters.js";
 import { adsConfigSource } from "./common.js";
 import { defaultExecutingRoute, hashExecutingRoutes } from "./routes.js";
@@ -51,6 +51,28 @@ export function scopedEngineConfig(port: number, config: EngineRouteConfig): Eng
   };
 }
 
+/** Each virtual host's entry in the scoped configuration, as JSON, for the port it was made for. */
+const scopedVhostJson = new WeakMap<EngineVirtualHost, { port: number; json: string }>();
+
+/**
+ * `JSON.stringify(scopedEngineConfig(port, config))`, with each virtual host's part kept per virtual host object:
+ * virtual hosts reused by incremental translation (routes.ts RouteUnitMemo) are not serialised again.
+ */
+export function scopedEngineConfigJson(port: number, config: EngineRouteConfig): string {
+  const { virtual_hosts, ...rest } = config;
+  // virtual_hosts is the last key: the JSON ends with `[]}`, where the virtual hosts go.
+  const shell = JSON.stringify({ ...rest, scoped: true, virtual_hosts: [] });
+  const parts = virtual_hosts.map((vh) => {
+    const known = scopedVhostJson.get(vh);
+    if (known && known.port === port) return known.json;
+    const { routes: _routes, ...kept } = vh;
+    const json = JSON.stringify({ ...kept, scope: scopeName(port, vh.name) });
+    scopedVhostJson.set(vh, { port, json });
+    return json;
+  });
+  return `${shell.slice(0, -2)}${parts.join(",")}]}`;
+}
+
 /** The HCM route specifier: the inline scope list of the port's virtual hosts, keyed by SCOPE_HEADER. */
 export function scopedRoutesSpecifier(port: number, config: EngineRouteConfig): { case: "scopedRoutes"; value: MessageInitShape<typeof ScopedRoutesSchema> } {
   return {
@@ -80,6 +102,11 @@ export function scopedRoutesSpecifier(port: number, config: EngineRouteConfig): 
 export class ScopedRouteMemo {
   #current = new Map<string, RouteConfiguration>();
   #previous = new Map<string, RouteConfiguration>();
+  /**
+   * By virtual host object: a virtual host reused unchanged by incremental translation (routes.ts RouteUnitMemo)
+   * skips even the content key (its routes JSON).
+   */
+  readonly #byVhost = new WeakMap<EngineVirtualHost, { key: string; rc: RouteConfiguration }>();
 
   /** Starts a new generation (a new config). */
   advance(): void {
@@ -92,6 +119,22 @@ export class ScopedRouteMemo {
     if (rc) return rc;
     rc = this.#previous.get(key) ?? build();
     this.#current.set(key, rc);
+    return rc;
+  }
+
+  /** The RouteConfiguration made for this very virtual host object, if any (kept in the current generation). */
+  forVhost(vh: EngineVirtualHost): RouteConfiguration | undefined {
+    const known = this.#byVhost.get(vh);
+    if (!known) return undefined;
+    // Still shared by content with other classes.
+    if (!this.#current.has(known.key)) this.#current.set(known.key, known.rc);
+    return known.rc;
+  }
+
+  /** `get` by content key, remembered for this virtual host object too (for a RouteConfiguration without hash routes). */
+  getForVhost(vh: EngineVirtualHost, key: string, build: () => RouteConfiguration): RouteConfiguration {
+    const rc = this.get(key, build);
+    this.#byVhost.set(vh, { key, rc });
     return rc;
   }
 }
@@ -108,6 +151,15 @@ function namedClusters(value: unknown, out: Set<string>): Set<string> {
   return out;
 }
 
+const routesJsonCache = new WeakMap<readonly EngineRoute[], string>();
+
+/** `JSON.stringify(routes)`, kept per array (route arrays are shared by content between proxy classes). */
+export function routesJson(routes: readonly EngineRoute[]): string {
+  let json = routesJsonCache.get(routes);
+  if (json === undefined) routesJsonCache.set(routes, (json = JSON.stringify(routes)));
+  return json;
+}
+
 const contentHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
 
 /**
@@ -115,10 +167,10 @@ const contentHash = (text: string) => createHash("sha256").update(text).digest("
  * routes for the consistent-hash clusters this virtual host can pick, then `default`), the `default` route carrying
  * the virtual host's routes JSON and its digest as `filter_metadata["halyard.route"]`.
  */
-function scopeRouteConfig(scope: string, vh: EngineVirtualHost, routesJson: string, hashRoutes: MessageInitShape<typeof RouteSchema>[]): RouteConfiguration {
+function scopeRouteConfig(scope: string, vh: EngineVirtualHost, json: string, hashRoutes: MessageInitShape<typeof RouteSchema>[]): RouteConfiguration {
   const defaultRoute: MessageInitShape<typeof RouteSchema> = {
-    ...defaultExecutingRoute(),
-    metadata: create(MetadataSchema, { filterMetadata: { [ROUTE_METADATA_KEY]: { routes: routesJson, digest: contentHash(routesJson) } } }),
+    ...withoutScopeHeader(defaultExecutingRoute()),
+    metadata: create(MetadataSchema, { filterMetadata: { [ROUTE_METADATA_KEY]: { routes: json, digest: contentHash(json) } } }),
   };
   return create(RouteConfigurationSchema, {
     name: scope,
@@ -128,21 +180,31 @@ function scopeRouteConfig(scope: string, vh: EngineVirtualHost, routesJson: stri
   });
 }
 
+/** The scope header, like the cluster header, is halyard's own: removed before the request goes upstream. */
+function withoutScopeHeader(route: MessageInitShape<typeof RouteSchema>): MessageInitShape<typeof RouteSchema> {
+  return { ...route, requestHeadersToRemove: [...(route.requestHeadersToRemove ?? []), SCOPE_HEADER] };
+}
+
 /** One RouteConfiguration per virtual host of the port, memoised by content when `memo` is given. */
 export function scopedRouteConfigs(port: number, config: EngineRouteConfig, clusters: readonly BuiltCluster[], memo?: ScopedRouteMemo): RouteConfiguration[] {
   const hashed = clusters.filter((c) => c.hashPolicy.length > 0);
   return config.virtual_hosts.map((vh) => {
+    // Virtual hosts are shared between classes whose hash policies may differ: by identity only without any.
+    const known = hashed.length === 0 ? memo?.forVhost(vh) : undefined;
+    if (known) return known;
     const scope = scopeName(port, vh.name);
-    const routesJson = JSON.stringify(vh.routes);
+    const json = routesJson(vh.routes);
     let hashRoutes: MessageInitShape<typeof RouteSchema>[] = [];
     let hashKey = "";
     if (hashed.length > 0) {
       const named = namedClusters(vh.routes, new Set());
-      hashRoutes = hashExecutingRoutes(hashed.filter((c) => named.has(c.cluster.name)));
+      hashRoutes = hashExecutingRoutes(hashed.filter((c) => named.has(c.cluster.name))).map(withoutScopeHeader);
       // Hash policies hold bigints (cookie ttl): their encoding is the content key.
       hashKey = hashRoutes.map((r) => Buffer.from(toBinary(RouteSchema, create(RouteSchema, r))).toString("base64")).join(",");
     }
-    const build = () => scopeRouteConfig(scope, vh, routesJson, hashRoutes);
-    return memo ? memo.get(`${scope}\0${vh.name}\0${routesJson}\0${hashKey}`, build) : build();
+    const build = () => scopeRouteConfig(scope, vh, json, hashRoutes);
+    if (!memo) return build();
+    const key = `${scope}\0${vh.name}\0${json}\0${hashKey}`;
+    return hashKey === "" ? memo.getForVhost(vh, key, build) : memo.get(key, build);
   });
 }

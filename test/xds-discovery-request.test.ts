@@ -1,0 +1,56 @@
+// The server's DiscoveryRequest reader (control/xds/discovery-request.ts): the same message fromBinary gives, with
+// resource_names decoded only when read and a key that is equal exactly when the raw names are.
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { DiscoveryRequestSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { readDiscoveryRequest, resourceNamesKey } from "../control/xds/discovery-request.js";
+
+const encode = (init: MessageInitShape<typeof DiscoveryRequestSchema>) => toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init));
+
+describe("readDiscoveryRequest", () => {
+  it("decodes what fromBinary decodes, names included", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: "grapheme" }), { maxLength: 20 }),
+        fc.string(),
+        fc.string(),
+        fc.boolean(),
+        (names, version, nonce, withNode) => {
+          const bytes = encode({
+            versionInfo: version,
+            resourceNames: names,
+            typeUrl: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+            responseNonce: nonce,
+            ...(withNode ? { node: { id: "sidecar~1", cluster: "a.b" } } : {}),
+            errorDetail: nonce === "x" ? { code: 3, message: "bad" } : undefined,
+          });
+          const lazy = readDiscoveryRequest(bytes);
+          const plain = fromBinary(DiscoveryRequestSchema, bytes);
+          expect(lazy.resourceNames).toEqual(plain.resourceNames);
+          expect({ ...lazy, resourceNames: [] }).toEqual({ ...plain, resourceNames: [] });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keys requests by their raw names: equal lists alike, any other list differently", () => {
+    const key = (names: string[]) => resourceNamesKey(readDiscoveryRequest(encode({ typeUrl: "t", resourceNames: names, responseNonce: "1" })));
+    expect(key(["a", "b"])).toBe(key(["a", "b"]));
+    expect(key(["a", "b"])).not.toBe(key(["ab"]));
+    expect(key(["a", "b"])).not.toBe(key(["b", "a"]));
+    expect(key(["a", ""])).not.toBe(key(["a"]));
+    expect(key([])).toBeUndefined();
+    // A request whose names are never read is not decoded past the rest of its fields.
+    const names = Array.from({ length: 3000 }, (_, i) => `outbound|9080||svc-${i}.ns.svc.cluster.local`);
+    const r = readDiscoveryRequest(encode({ typeUrl: "t", resourceNames: names, responseNonce: "9", versionInfo: "v" }));
+    expect([r.responseNonce, r.versionInfo, resourceNamesKey(r)]).toEqual(["9", "v", key(names)]);
+    expect(r.resourceNames).toEqual(names);
+  });
+
+  it("rejects truncated input like fromBinary", () => {
+    const bytes = encode({ typeUrl: "t", resourceNames: ["abc"], responseNonce: "1" });
+    expect(() => readDiscoveryRequest(bytes.subarray(0, bytes.length - 2))).toThrow();
+  });
+});
