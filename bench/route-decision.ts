@@ -14,52 +14,18 @@
 import { readFileSync } from "node:fs";
 import { compileAS } from "../test/helpers/as.js";
 import { type HeaderMap, WasmPlugin } from "../wasm/host/index.js";
+import { medianCpuMicros } from "./shared/cpu-median.js";
+import { DOMAINS, EXPECTED_CLUSTER, fiftyRoutes, REQUEST_PATH, REQUEST_TENANT, ROUTES, type RouteSpec } from "./shared/fifty-routes.js";
 
-const ROUTES = 50;
 const BATCHES = 9;
 
-interface RouteSpec {
-  name: string;
-  match: Array<{ uri?: { prefix?: string; exact?: string }; headers?: Record<string, { exact: string }>; method?: { exact: string } }>;
-  route: Array<{ cluster: string; weight?: number }>;
-  timeout_ms?: number;
-}
-
-function routes(): RouteSpec[] {
-  const out: RouteSpec[] = [];
-  for (let i = 0; i < ROUTES - 1; i++) {
-    out.push({
-      name: `r${i}`,
-      match: [{ uri: { prefix: `/svc${i}/` }, headers: { "x-tenant": { exact: `t${i}` } } }, { uri: { exact: `/exact${i}` } }],
-      route: [{ cluster: `c${i}a`, weight: 80 }, { cluster: `c${i}b`, weight: 20 }],
-    });
-  }
-  out.push({ name: "last", match: [{ uri: { prefix: `/svc${ROUTES - 1}/` }, method: { exact: "GET" } }], route: [{ cluster: `c${ROUTES - 1}` }], timeout_ms: 1000 });
-  return out;
-}
-
-const DOMAINS = ["reviews", "reviews:9080", "reviews.foo", "reviews.foo:9080"];
-const CONFIG = JSON.stringify({ virtual_hosts: [{ name: "reviews:9080", domains: DOMAINS, routes: routes() }] });
+const CONFIG = JSON.stringify({ virtual_hosts: [{ name: "reviews:9080", domains: DOMAINS, routes: fiftyRoutes() }] });
 const REQUEST = {
-  method: "GET", scheme: "http", authority: "reviews:9080", path: `/svc${ROUTES - 1}/items?page=2`, port: 9080,
-  headers: [["x-tenant", `t${ROUTES - 1}`], ["user-agent", "bench"], ["accept", "*/*"]] as [string, string][],
+  method: "GET", scheme: "http", authority: "reviews:9080", path: REQUEST_PATH, port: 9080,
+  headers: [["x-tenant", REQUEST_TENANT], ["user-agent", "bench"], ["accept", "*/*"]] as [string, string][],
 };
-const EXPECTED_CLUSTER = `c${ROUTES - 1}`;
 
-/** Median CPU µs (this process, so other load on a shared machine does not count) per operation
- *  over BATCHES timed batches, after one warm-up batch. */
-async function medianMicros(perBatch: number, batch: (n: number) => unknown): Promise<number> {
-  await batch(perBatch);
-  const samples: number[] = [];
-  for (let b = 0; b < BATCHES; b++) {
-    const c0 = process.cpuUsage();
-    await batch(perBatch);
-    const c = process.cpuUsage(c0);
-    samples.push((c.user + c.system) / perBatch);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
-}
+const medianMicros = (perBatch: number, batch: (n: number) => unknown) => medianCpuMicros(perBatch, BATCHES, batch);
 
 // ---- 1. the engine inside wasm ----------------------------------------------------------------
 
@@ -172,7 +138,7 @@ async function main(): Promise<void> {
   const wasmDecide = await engineInWasm();
   const route = await roundTrip("halyard.route", CONFIG, true);
   const echo = await roundTrip("halyard.echo", "{}", false);
-  const table = compileTs(routes());
+  const table = compileTs(fiftyRoutes());
   let seed = 1;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   const tsBatch = (n: number) => {

@@ -15,33 +15,19 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { readFileSync } from "node:fs";
 import { MetadataSchema } from "../gen/envoy/config/core/v3/base_pb.js";
 import { type HeaderMap, type StreamInfo, WasmPlugin } from "../wasm/host/index.js";
+import { medianCpuMicros } from "./shared/cpu-median.js";
+import { DOMAINS, EXPECTED_CLUSTER, fiftyRoutes, REQUEST_PATH, REQUEST_TENANT, ROUTES } from "./shared/fifty-routes.js";
 
-const ROUTES = 50;
 const BATCHES = 9;
 const PER_BATCH = 5_000;
 
-function routes(): unknown[] {
-  const out: unknown[] = [];
-  for (let i = 0; i < ROUTES - 1; i++) {
-    out.push({
-      name: `r${i}`,
-      match: [{ uri: { prefix: `/svc${i}/` }, headers: { "x-tenant": { exact: `t${i}` } } }, { uri: { exact: `/exact${i}` } }],
-      route: [{ cluster: `c${i}a`, weight: 80 }, { cluster: `c${i}b`, weight: 20 }],
-    });
-  }
-  out.push({ name: "last", match: [{ uri: { prefix: `/svc${ROUTES - 1}/` }, method: { exact: "GET" } }], route: [{ cluster: `c${ROUTES - 1}` }], timeout_ms: 1000 });
-  return out;
-}
-
-const DOMAINS = ["reviews", "reviews:9080", "reviews.foo", "reviews.foo:9080"];
 const VHOST = "reviews.foo.svc.cluster.local:9080";
 const SCOPE = `9080/${VHOST}`;
-const ROUTES_JSON = JSON.stringify(routes());
-const UNSCOPED = JSON.stringify({ virtual_hosts: [{ name: VHOST, domains: DOMAINS, routes: routes() }] });
+const ROUTES_JSON = JSON.stringify(fiftyRoutes());
+const UNSCOPED = JSON.stringify({ virtual_hosts: [{ name: VHOST, domains: DOMAINS, routes: fiftyRoutes() }] });
 const SCOPED = JSON.stringify({ scoped: true, virtual_hosts: [{ name: VHOST, domains: DOMAINS, scope: SCOPE }] });
-const EXPECTED_CLUSTER = `c${ROUTES - 1}`;
 // halyard.fault gets a fault on one route that never matches this request, so it is active in both modes.
-const FAULT_ROUTES = JSON.stringify([{ name: "f", match: [{ uri: { exact: "/never" } }], route: [{ cluster: "x" }], fault: { abort: { http_status: 503, percentage: 100 } } }, ...routes()]);
+const FAULT_ROUTES = JSON.stringify([{ name: "f", match: [{ uri: { exact: "/never" } }], route: [{ cluster: "x" }], fault: { abort: { http_status: 503, percentage: 100 } } }, ...fiftyRoutes()]);
 const UNSCOPED_FAULT = JSON.stringify({ virtual_hosts: [{ name: VHOST, domains: DOMAINS, routes: JSON.parse(FAULT_ROUTES) }] });
 
 const metadata = (routesJson: string, digest: string) =>
@@ -49,23 +35,12 @@ const metadata = (routesJson: string, digest: string) =>
 
 function requestHeaders(): HeaderMap {
   return [
-    [":authority", "reviews:9080"], [":path", `/svc${ROUTES - 1}/items?page=2`], [":method", "GET"], [":scheme", "http"],
-    ["x-tenant", `t${ROUTES - 1}`], ["user-agent", "bench"], ["accept", "*/*"], ["x-request-id", "3f0c1e9a-8d7b-4c1e-9f55-2f1d2e3c4b5a"],
+    [":authority", "reviews:9080"], [":path", REQUEST_PATH], [":method", "GET"], [":scheme", "http"],
+    ["x-tenant", REQUEST_TENANT], ["user-agent", "bench"], ["accept", "*/*"], ["x-request-id", "3f0c1e9a-8d7b-4c1e-9f55-2f1d2e3c4b5a"],
   ];
 }
 
-async function medianMicros(batch: (n: number) => Promise<void>, perBatch: number): Promise<number> {
-  await batch(perBatch);
-  const samples: number[] = [];
-  for (let b = 0; b < BATCHES; b++) {
-    const c0 = process.cpuUsage();
-    await batch(perBatch);
-    const c = process.cpuUsage(c0);
-    samples.push((c.user + c.system) / perBatch);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
-}
+const medianMicros = (batch: (n: number) => Promise<void>, perBatch: number) => medianCpuMicros(perBatch, BATCHES, batch);
 
 type Mode = "unscoped" | "scoped" | "cold";
 

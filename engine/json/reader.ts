@@ -24,6 +24,12 @@ export function indexPath(path: string, i: i32): string {
   return path + "[" + i.toString() + "]";
 }
 
+function isIntegerIn(v: JsonValue, min: i64, max: i64): bool {
+  if (v.kind != JsonKind.Number) return false;
+  const n = v.numberValue;
+  return n == Math.trunc(n) && n >= <f64>min && n <= <f64>max;
+}
+
 export class Reader {
   error: string = "";
   /** Strings longer than this are truncated when quoted in an error. */
@@ -106,21 +112,15 @@ export class Reader {
   integer(obj: JsonValue, key: string, path: string, def: i64, min: i64, max: i64): i64 {
     const v = this.member(obj, key);
     if (!v) return def;
+    // The path is only built for an error: decoding a large config reads thousands of valid integers.
+    if (isIntegerIn(v, min, max)) return <i64>v.numberValue;
     return this.integerValue(v, joinPath(path, key), min, max, def);
   }
 
   integerValue(v: JsonValue, path: string, min: i64, max: i64, def: i64): i64 {
-    const range = " in [" + min.toString() + ", " + max.toString() + "]";
-    if (v.kind != JsonKind.Number) {
-      this.fail(path, "expected an integer" + range + ", got " + this.describe(v));
-      return def;
-    }
-    const n = v.numberValue;
-    if (n != Math.trunc(n) || n < <f64>min || n > <f64>max) {
-      this.fail(path, "expected an integer" + range + ", got " + this.describe(v));
-      return def;
-    }
-    return <i64>n;
+    if (isIntegerIn(v, min, max)) return <i64>v.numberValue;
+    this.fail(path, "expected an integer in [" + min.toString() + ", " + max.toString() + "], got " + this.describe(v));
+    return def;
   }
 
   /** A number in [min, max]. */
@@ -138,7 +138,9 @@ export class Reader {
   object(obj: JsonValue, key: string, path: string): JsonValue | null {
     const v = this.member(obj, key);
     if (!v) return null;
-    return this.isObject(v, joinPath(path, key)) ? v : null;
+    if (v.kind == JsonKind.Object) return v;
+    this.isObject(v, joinPath(path, key));
+    return null;
   }
 
   /** Array member's elements (null when absent, JSON null, or on error). */
@@ -166,15 +168,14 @@ export class Reader {
     const out = new Array<string>();
     const items = this.array(obj, key, path);
     if (!items) return out;
-    const where = joinPath(path, key);
     for (let i = 0, n = items.length; i < n; i++) {
       const item = unchecked(items[i]);
       if (item.kind != JsonKind.String) {
-        this.fail(indexPath(where, i), "expected a string, got " + this.describe(item));
+        this.fail(indexPath(joinPath(path, key), i), "expected a string, got " + this.describe(item));
         return out;
       }
       if (!allowEmpty && item.stringValue.length == 0) {
-        this.fail(indexPath(where, i), "empty value not allowed");
+        this.fail(indexPath(joinPath(path, key), i), "empty value not allowed");
         return out;
       }
       out.push(item.stringValue);

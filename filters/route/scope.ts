@@ -19,7 +19,8 @@ const SCOPE = new EncodedName(SCOPE_HEADER);
 const SCOPE_MARKER = new EncodedName("halyard.scope");
 const ROUTE_METADATA_PATH = String.UTF8.encode("xds\0route_metadata");
 
-/** Decoded routes are dropped all at once when either bound is passed (a new config brings new digests). */
+/** One decoded virtual host per scope (a new digest replaces the scope's entry, so a config edit leaves no stale
+ *  routes behind); all are dropped at once when either bound is passed. */
 const MAX_CACHED_SCOPES: i32 = 2048;
 const MAX_CACHED_BYTES: usize = 16 << 20;
 
@@ -28,7 +29,7 @@ const RET_SIZE: usize = memory.data(8);
 
 /** A scope's routes as a filter uses them, with the facts that let it skip work per request. */
 export class ScopedHost {
-  constructor(public host: VirtualHost, public needsPort: bool, public hasFaults: bool) {}
+  constructor(public host: VirtualHost, public needsPort: bool, public hasFaults: bool, public digest: string, public bytes: usize) {}
 }
 
 export enum ScopeOutcome {
@@ -88,10 +89,15 @@ export class ScopeResolver {
       this.error = "scope \"" + vh.scope + "\": " + m.error;
       return ScopeOutcome.Failed;
     }
-    const key = vh.scope + "\0" + m.digest();
-    if (this.cache.has(key)) {
-      this.host = this.cache.get(key);
+    const digest = m.digest();
+    const cached = this.cache.has(vh.scope) ? this.cache.get(vh.scope) : null;
+    if (cached && cached.digest == digest) {
+      this.host = cached;
       return ScopeOutcome.Host;
+    }
+    if (cached) {
+      this.cache.delete(vh.scope);
+      this.cachedBytes -= cached.bytes;
     }
     const parsed = parseJsonBytes(m.routesPtr, m.routesLen);
     if (!parsed.ok) {
@@ -104,13 +110,13 @@ export class ScopeResolver {
       this.error = decoded.error;
       return ScopeOutcome.Failed;
     }
-    const scoped = new ScopedHost(host, hostNeedsDestinationPort(host), hostHasFaults(host));
+    const scoped = new ScopedHost(host, hostNeedsDestinationPort(host), hostHasFaults(host), digest, <usize>m.routesLen);
     if (!this.keepFaults) hostWithoutFaults(host);
     if (this.cache.size >= MAX_CACHED_SCOPES || this.cachedBytes + <usize>m.routesLen > MAX_CACHED_BYTES) {
       this.cache.clear();
       this.cachedBytes = 0;
     }
-    this.cache.set(key, scoped);
+    this.cache.set(vh.scope, scoped);
     this.cachedBytes += <usize>m.routesLen;
     this.host = scoped;
     return ScopeOutcome.Host;
