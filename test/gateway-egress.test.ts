@@ -5,7 +5,7 @@
 // callers cannot steer the router with x-envoy-* headers; x-halyard-cluster never reaches an upstream.
 // The sidecar's outbound listener (original_dst listener filter, per-port chains, scoped RDS) is not something the
 // gateway serves yet, so the test listener is a plain HCM running halyard.route with the port's translated config.
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -121,6 +121,17 @@ spec:
 
 const sidecarId = (ns: string) => `sidecar~10.1.0.7~client.${ns}~${ns}.svc.cluster.local`;
 
+const routerFilter = () => ({ name: "envoy.filters.http.router", configType: { case: "typedConfig" as const, value: packed(RouterSchema, {}) } });
+
+/** A listener on 127.0.0.1 (ephemeral port) whose one filter chain is an HCM with these fields. */
+function hcmListener(name: string, hcm: MessageInitShape<typeof HttpConnectionManagerSchema>): Listener {
+  return create(ListenerSchema, {
+    name,
+    address: socketAddress("127.0.0.1", 0),
+    filterChains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", configType: { case: "typedConfig", value: packed(HttpConnectionManagerSchema, { statPrefix: name, ...hcm }) } }] }],
+  });
+}
+
 /**
  * The gateway config for one sidecar namespace: the translator's clusters and endpoints, its executing RDS route
  * config for port 80, and an HCM listener on 127.0.0.1 running halyard.route with the port-80 engine config.
@@ -132,30 +143,10 @@ function egressGateway(config: ConfigSet, namespace: string, hcm: { useRemoteAdd
   const engine = routeConfigForPort(translation, 80);
   if (!engine) throw new Error("no route config for port 80");
   const rds = filterDrivenRouteConfig("80", []);
-  const listener = create(ListenerSchema, {
-    name: "egress_80",
-    address: socketAddress("127.0.0.1", 0),
-    filterChains: [
-      {
-        filters: [
-          {
-            name: "envoy.filters.network.http_connection_manager",
-            configType: {
-              case: "typedConfig",
-              value: packed(HttpConnectionManagerSchema, {
-                statPrefix: "egress_80",
-                routeSpecifier: { case: "rds", value: { configSource: { configSourceSpecifier: { case: "ads", value: {} } }, routeConfigName: "80" } },
-                httpFilters: [
-                  wasmHttpFilter("halyard.route", JSON.stringify(engine), { kind: "local", filename: HALYARD_WASM }),
-                  { name: "envoy.filters.http.router", configType: { case: "typedConfig", value: packed(RouterSchema, {}) } },
-                ],
-                useRemoteAddress: hcm.useRemoteAddress,
-              }),
-            },
-          },
-        ],
-      },
-    ],
+  const listener = hcmListener("egress_80", {
+    routeSpecifier: { case: "rds", value: { configSource: { configSourceSpecifier: { case: "ads", value: {} } }, routeConfigName: "80" } },
+    httpFilters: [wasmHttpFilter("halyard.route", JSON.stringify(engine), { kind: "local", filename: HALYARD_WASM }), routerFilter()],
+    useRemoteAddress: hcm.useRemoteAddress,
   });
   const endpoints = new Map<string, SocketAddr[]>();
   for (const cla of resources.endpoints.values()) endpoints.set(cla.clusterName, convertEndpoints(cla));
@@ -365,28 +356,11 @@ describe("gateway: x-envoy-* hygiene and ORIGINAL_DST without the translator", (
       name: "plain",
       virtualHosts: [{ name: "all", domains: ["*"], routes: [{ match: { pathSpecifier: { case: "prefix", value: "/" } }, action: { case: "route", value: { clusterSpecifier: { case: "cluster", value: cluster } } } }] }],
     });
-    return create(ListenerSchema, {
-      name: "plain",
-      address: socketAddress("127.0.0.1", 0),
-      filterChains: [
-        {
-          filters: [
-            {
-              name: "envoy.filters.network.http_connection_manager",
-              configType: {
-                case: "typedConfig",
-                value: packed(HttpConnectionManagerSchema, {
-                  statPrefix: "plain",
-                  routeSpecifier: { case: "routeConfig", value: rc },
-                  httpFilters: [{ name: "envoy.filters.http.router", configType: { case: "typedConfig", value: packed(RouterSchema, {}) } }],
-                  useRemoteAddress: true,
-                  ...(internal.length ? { internalAddressConfig: { cidrRanges: internal.map((c) => ({ addressPrefix: c.addressPrefix, prefixLen: c.prefixLen })) } } : {}),
-                }),
-              },
-            },
-          ],
-        },
-      ],
+    return hcmListener("plain", {
+      routeSpecifier: { case: "routeConfig", value: rc },
+      httpFilters: [routerFilter()],
+      useRemoteAddress: true,
+      ...(internal.length ? { internalAddressConfig: { cidrRanges: internal.map((c) => ({ addressPrefix: c.addressPrefix, prefixLen: c.prefixLen })) } } : {}),
     });
   }
 

@@ -14,6 +14,7 @@ import { createSnapshotBuilder } from "../control/translate/xds/index.js";
 import { bootstrap, listener, staticCluster } from "./helpers/envoy-bootstrap.js";
 import { freePort, httpRequest, requireBuiltCli, runCli, startUpstream, tempDir, writeYaml, type Upstream } from "./helpers/gateway-process.js";
 import { spawnGateway, type GatewayChild } from "./helpers/gateway-xds.js";
+import { staticServiceYaml } from "./helpers/istio-yaml.js";
 import { createTestCa, writeSecret, type Pem, type TestCa } from "./helpers/tls-certs.js";
 
 const NODE = "router~127.0.0.1~istio-ingress.istio-system~istio-system.svc.cluster.local";
@@ -98,21 +99,7 @@ spec:
     hosts: [a.example.com, b.example.com]
     tls: {httpsRedirect: true}
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: shop, namespace: default}
-spec:
-  hosts: [shop.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 8080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: shop}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: shop-1, namespace: default}
-spec: {address: 127.0.0.1, ports: {http: ${shop.port}}, labels: {app: shop}}
----
+${staticServiceYaml("shop", [{ name: "shop-1", port: shop.port }])}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: shop, namespace: default}

@@ -15,6 +15,7 @@ import { serve, type ControlPlane } from "../control/serve.js";
 import { createSnapshotBuilder } from "../control/translate/xds/index.js";
 import { freePort, httpRequest, requireBuiltCli } from "./helpers/gateway-process.js";
 import { spawnGateway, type GatewayChild } from "./helpers/gateway-xds.js";
+import { ingressGatewayYaml, staticServiceYaml } from "./helpers/istio-yaml.js";
 import { issueSvid } from "./helpers/upstream-tls-secrets.js";
 
 const NODE = "router~127.0.0.1~istio-ingress.istio-system~istio-system.svc.cluster.local";
@@ -72,30 +73,8 @@ beforeAll(async () => {
   mkdirSync(config);
   writeFileSync(
     join(config, "mesh.yaml"),
-    `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: ingress, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: ${port}, name: http, protocol: HTTP}
-    hosts: ["*"]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: shop, namespace: default}
-spec:
-  hosts: [shop.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 8080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: shop}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: shop-1, namespace: default}
-spec: {address: 127.0.0.1, ports: {http: ${shopPort}}, labels: {app: shop}, serviceAccount: shop}
----
+    `${ingressGatewayYaml(port)}---
+${staticServiceYaml("shop", [{ name: "shop-1", port: shopPort, serviceAccount: "shop" }])}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: shop, namespace: default}
@@ -103,26 +82,10 @@ spec:
   host: shop.default.svc.cluster.local
   trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: cart, namespace: default}
-spec:
-  hosts: [cart.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 8080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: cart}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: cart-sidecar, namespace: default}
-spec: {address: 127.0.0.1, ports: {http: ${cartMeshPort}}, labels: {app: cart, security.istio.io/tlsMode: istio}, serviceAccount: shop}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: cart-plain, namespace: default}
-spec: {address: 127.0.0.1, ports: {http: ${cartPlainPort}}, labels: {app: cart}}
----
+${staticServiceYaml("cart", [
+  { name: "cart-sidecar", port: cartMeshPort, labels: { "security.istio.io/tlsMode": "istio" }, serviceAccount: "shop" },
+  { name: "cart-plain", port: cartPlainPort },
+])}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: routes, namespace: default}

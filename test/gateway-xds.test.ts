@@ -28,6 +28,7 @@ import { RemoteCodeCache } from "../gateway/xds/remote-code.js";
 import { RestXdsClient, type RestPollEvent } from "../gateway/xds/rest-client.js";
 import { XdsState } from "../gateway/xds/state.js";
 import { freePort, httpRequest, requireBuiltCli, root, runCli, startUpstream, tempDir, writeYaml, type Upstream } from "./helpers/gateway-process.js";
+import { ingressGatewayYaml, staticServiceYaml } from "./helpers/istio-yaml.js";
 import {
   HALYARD_WASM, httpListener, httpResources, httpRoutes, spawnGateway, wasmHttpFilter,
   type GatewayChild, type HttpSnapshotSpec,
@@ -282,21 +283,7 @@ describe("halyard gateway --xds", () => {
 });
 
 describe("with the real translator (control/translate/xds) behind serve()", () => {
-  const shop = (name: string, port: number) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}, namespace: default}
-spec:
-  hosts: [${name}.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 8080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: ${name}}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: ${name}-1, namespace: default}
-spec: {address: 127.0.0.1, ports: {http: ${port}}, labels: {app: ${name}}}
-`;
+  const shop = (name: string, port: number) => staticServiceYaml(name, [{ name: `${name}-1`, port }]);
   const virtualService = (target: string) => `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: ingress-routes, namespace: default}
@@ -314,15 +301,7 @@ spec:
     writeFileSync(join(dir, "shops.yaml"), `${shop("shop-a", a.port)}---\n${shop("shop-b", b.port)}`);
     writeFileSync(
       join(dir, "gateway.yaml"),
-      `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: ingress, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: ${port}, name: http, protocol: HTTP}
-    hosts: ["*"]
-`,
+      ingressGatewayYaml(port),
     );
     writeFileSync(join(dir, "vs.yaml"), virtualService("shop-a"));
     const plane = await serve({ paths: [dir], builder: createSnapshotBuilder(), host: "127.0.0.1", xdsPort: 0, httpPort: 0, pushDebounceMs: 20, log: () => {} });
