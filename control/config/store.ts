@@ -17,7 +17,11 @@ export interface StoreLoadResult {
 }
 
 export interface ConfigStoreOptions {
-  /** Quiet period after the last file event before reloading. */
+  /**
+   * Quiet period after the last file event before reloading. Default 20 ms: enough to take an editor's write +
+   * rename, or a checkout's burst, as one reload. Pushes have their own ~100 ms debounce (serve.ts), so a longer
+   * wait here would only add to every edit's convergence.
+   */
   debounceMs?: number;
 }
 
@@ -35,7 +39,7 @@ export class ConfigStore {
   readonly #parsed = new ParseCache();
 
   constructor(options: ConfigStoreOptions = {}) {
-    this.#debounceMs = options.debounceMs ?? 100;
+    this.#debounceMs = options.debounceMs ?? 20;
   }
 
   /** The last valid config, or undefined before the first valid load. */
