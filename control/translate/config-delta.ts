@@ -26,6 +26,12 @@ function changedDocuments(prev: ConfigSet, next: ConfigSet): ConfigDocument[] {
   return out;
 }
 
+/** Whether `next` has the same registry inputs as `prev` (no ServiceEntry, WorkloadEntry, Service or Endpoints
+ *  added, removed or edited), so `prev`'s registry serves it unchanged. */
+export function registryInputsUnchanged(prev: ConfigSet, next: ConfigSet): boolean {
+  return !changedDocuments(prev, next).some((d) => REGISTRY_KINDS.has(d.kind));
+}
+
 /** Where a service was declared does not change what it translates to. */
 const serviceContent = (services: readonly RegistryService[]) => JSON.stringify(services.map((s) => ({ ...s, origin: undefined })));
 

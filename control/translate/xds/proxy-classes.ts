@@ -24,7 +24,7 @@ import {
   type TypeSnapshot,
 } from "../../xds/snapshot.js";
 import type { Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
-import { configDelta, type ConfigDelta } from "../config-delta.js";
+import { configDelta, registryInputsUnchanged, type ConfigDelta } from "../config-delta.js";
 import type { RouteUnit } from "../routes.js";
 import { ClusterMemo, inboundPorts, type BuiltCluster } from "./clusters.js";
 import {
@@ -172,7 +172,12 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
 
   build(config: ConfigSet, node: XdsNode): Snapshot {
     let registry = this.#registries.get(config);
-    if (!registry) this.#registries.set(config, (registry = buildRegistry(config)));
+    if (!registry) {
+      // Most edits (routing, policies) leave the registry's inputs alone: keep the previous one.
+      const previous = this.#config && this.#registries.get(this.#config);
+      registry = previous && registryInputsUnchanged(this.#config!, config) ? previous : buildRegistry(config);
+      this.#registries.set(config, registry);
+    }
     if (config !== this.#config) {
       const before = this.#config;
       const beforeRegistry = before && this.#registries.get(before);
