@@ -10,8 +10,8 @@
 
 export interface SendBudgetOptions {
   /**
-   * Bytes of encoded responses being written at once, over all streams. Default 32 MiB: on loopback that is most
-   * of a second of what 2 000 proxies read, and the transport holds a framed copy of each, so memory is ~2x this.
+   * Bytes of encoded responses being written at once, over all streams. Default 16 MiB: on loopback that is a
+   * good part of a second of what 2 000 proxies read; the transport writes these buffers without copying them.
    */
   maxBytesInFlight?: number;
   /** After this long a write no longer holds budget. Default 5 s. */
