@@ -135,6 +135,7 @@ export class HttpConnectionManager {
       cached = null;
     };
     const initial = resolve();
+    const conn = streamConnection(down);
     const info: StreamInfo = {
       request: {
         id: getHeader(headers, "x-request-id")!,
@@ -146,7 +147,8 @@ export class HttpConnectionManager {
         host: req.authority,
         headers,
       },
-      ...streamConnection(down),
+      source: conn.source,
+      connection: conn.connection,
       destination: down.local,
       ...(initial ? { routeName: initial.route.name, clusterName: this.router.clusterName(initial, headers, pick) } : {}),
       route: () => routeProperties(resolve()),
@@ -186,21 +188,26 @@ export class HttpConnectionManager {
     sanitizeEnvoyHeaders(headers, { useRemoteAddress: this.config.useRemoteAddress, internalAddresses: this.config.internalAddresses, remote: down.remote });
     let requestId = false;
     let proto = false;
+    let protoAt = -1;
+    let protoCount = 0;
     let xffAt = -1;
+    let xffCount = 0;
     for (let i = 4; i < headers.length; i++) {
       const k = headers[i]![0];
       if (k === "x-request-id") requestId = headers[i]![1] !== "";
-      else if (k === "x-forwarded-proto") proto = headers[i]![1] !== "";
-      else if (k === "x-forwarded-for" && xffAt < 0) xffAt = i;
+      else if (k === "x-forwarded-proto") {
+        proto = headers[i]![1] !== "";
+        if (protoCount++ === 0) protoAt = i;
+      } else if (k === "x-forwarded-for" && xffCount++ === 0) xffAt = i;
     }
     if (!requestId) headers.push(["x-request-id", crypto.randomUUID()]);
-    // At the edge (use_remote_address) the client's x-forwarded-proto is not trusted: the connection's scheme wins.
-    if (this.config.useRemoteAddress) setHeader(headers, "x-forwarded-proto", scheme || "http");
-    else if (!proto) headers.push(["x-forwarded-proto", scheme || "http"]);
     if (this.config.useRemoteAddress) {
+      // At the edge the client's x-forwarded-proto is not trusted: the connection's scheme wins. With at most one
+      // of each header this is setHeader's result without its scans.
+      replaceHeader(headers, "x-forwarded-proto", scheme || "http", protoAt, protoCount);
       const xff = xffAt >= 0 ? headers[xffAt]![1] : "";
-      setHeader(headers, "x-forwarded-for", xff ? `${xff}, ${down.remote.address}` : down.remote.address);
-    }
+      replaceHeader(headers, "x-forwarded-for", xff ? `${xff}, ${down.remote.address}` : down.remote.address, xffAt, xffCount);
+    } else if (!proto) headers.push(["x-forwarded-proto", scheme || "http"]);
     applyForwardClientCert(headers, this.config.forwardClientCert ?? DEFAULT_FORWARD_CLIENT_CERT, down.tls);
   }
 
@@ -267,6 +274,13 @@ export class HttpConnectionManager {
   }
 }
 
+/** setHeader(h, name, value), given where the first `name` is (`at`, -1 for none) and how many there are. */
+function replaceHeader(h: HeaderMap, name: string, value: string, at: number, count: number): void {
+  if (count === 0) h.push([name, value]);
+  else if (count === 1) h[at] = [name, value];
+  else setHeader(h, name, value);
+}
+
 type Decoded = { kind: "proxy"; body: Uint8Array } | { kind: "local"; response: RouterResponse };
 
 // What xds.route_name / xds.route_metadata read, one object per route (the metadata bytes are encoded at build).
@@ -290,11 +304,20 @@ function filterLocalReply(o: LocalResponseOutcome, grpc: boolean): RouterRespons
   return grpc ? toGrpcLocalReply(reply, o.grpcStatus) : reply;
 }
 
+type StreamConnection = Pick<StreamInfo, "source" | "connection">;
+/** Per downstream connection (the listener makes one DownstreamInfo per connection); the host only reads them. */
+const connectionInfo = new WeakMap<DownstreamInfo, StreamConnection>();
+
 /** source (with source.principal on mTLS) and connection.* for the filters. */
-function streamConnection(down: DownstreamInfo): Pick<StreamInfo, "source" | "connection"> {
-  const { connection, principal } = peerConnectionInfo(down.tls);
-  if (down.connectionId !== undefined) connection.id = down.connectionId;
-  return { source: principal !== undefined ? { ...down.remote, principal } : down.remote, connection };
+function streamConnection(down: DownstreamInfo): StreamConnection {
+  let c = connectionInfo.get(down);
+  if (c === undefined) {
+    const { connection, principal } = peerConnectionInfo(down.tls);
+    if (down.connectionId !== undefined) connection.id = down.connectionId;
+    c = { source: principal !== undefined ? { ...down.remote, principal } : down.remote, connection };
+    connectionInfo.set(down, c);
+  }
+  return c;
 }
 
 /** Statuses and methods whose responses carry no body. */

@@ -41,25 +41,32 @@ export interface SanitizeInput {
  * Sanitizes `headers` in place (call before x-forwarded-for is appended); returns whether the request is internal.
  */
 export function sanitizeEnvoyHeaders(headers: HeaderMap, input: SanitizeInput): boolean {
+  // This runs on every request: one forward pass finds XFF and whether any x-envoy-* header is there at all (most
+  // requests carry none, and then there is nothing to strip).
   let xff: string | undefined;
+  let envoyHeaders = false;
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i]!;
-    if (h[0] === "x-forwarded-for") xff = xff === undefined ? h[1] : `${xff},${h[1]}`;
+    const k = h[0];
+    if (k === "x-forwarded-for") xff = xff === undefined ? h[1] : `${xff},${h[1]}`;
+    else if (!envoyHeaders && k.startsWith("x-envoy-")) envoyHeaders = true;
   }
   let client: string | undefined;
   let single: boolean;
   if (input.useRemoteAddress) {
     client = input.remote.address;
     single = xff === undefined;
+  } else if (xff === undefined) {
+    client = undefined;
+    single = false;
   } else {
-    const parts = (xff ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const parts = xff.split(",").map((s) => s.trim()).filter(Boolean);
     client = parts.length > 0 && parseIp(parts[parts.length - 1]!) ? parts[parts.length - 1] : undefined;
     single = parts.length === 1;
   }
   const internal = single && client !== undefined && isInternalAddress(client, input.internalAddresses);
-  // One backwards pass over the request's headers (this runs on every request).
   const edge = !internal && input.useRemoteAddress;
-  for (let i = headers.length - 1; i >= 0; i--) {
+  for (let i = envoyHeaders ? headers.length - 1 : -1; i >= 0; i--) {
     const k = headers[i]![0];
     if (!k.startsWith("x-envoy-")) continue;
     if (k === "x-envoy-internal" || (!internal && (EXTERNAL_STRIPPED.has(k) || (edge && (EDGE_STRIPPED.has(k) || k === "x-envoy-external-address"))))) {

@@ -44,6 +44,20 @@ export function parseRetryOn(value: string, unknown?: (name: string) => void): n
   return bits;
 }
 
+// A filter (halyard.route) sets the same few x-envoy-retry-on values on every request: parse each once.
+const parsedRetryOn = new Map<string, number>();
+const PARSED_RETRY_ON_MAX = 256;
+
+function headerRetryOn(value: string): number {
+  let bits = parsedRetryOn.get(value);
+  if (bits === undefined) {
+    bits = parseRetryOn(value);
+    if (parsedRetryOn.size >= PARSED_RETRY_ON_MAX) parsedRetryOn.clear();
+    parsedRetryOn.set(value, bits);
+  }
+  return bits;
+}
+
 /** The policy one request runs with: the route's merged with what its request headers ask for. */
 export interface EffectiveRetryPolicy {
   retryOn: number;
@@ -76,8 +90,8 @@ export interface RetryHeaders {
 export function effectiveRetryPolicy(route: RetryPolicyConfig | undefined, h: RetryHeaders): EffectiveRetryPolicy {
   if (!route && h.retryOn === undefined && h.grpcRetryOn === undefined) return NO_RETRY;
   let retryOn = route?.retryOn ?? 0;
-  if (h.retryOn !== undefined) retryOn |= parseRetryOn(h.retryOn);
-  if (h.grpcRetryOn !== undefined) retryOn |= parseRetryOn(h.grpcRetryOn);
+  if (h.retryOn !== undefined) retryOn |= headerRetryOn(h.retryOn);
+  if (h.grpcRetryOn !== undefined) retryOn |= headerRetryOn(h.grpcRetryOn);
   let retries = route?.numRetries ?? 1;
   if (retryOn !== 0 && h.maxRetries !== undefined && /^\s*\d+\s*$/.test(h.maxRetries)) retries = Number(h.maxRetries);
   let codes = route?.retriableStatusCodes ?? [];

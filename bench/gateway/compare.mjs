@@ -1,15 +1,25 @@
-// Gateway throughput against references, in one run on 127.0.0.1, all in front of the same node:http upstream:
+// Gateway throughput against references (issue #5, "Measure"), in one run on 127.0.0.1, all in front of the same
+// node:http upstream process (20-byte body):
 //   (a) the upstream direct, (b) nginx reverse proxy (one worker, keep-alive upstream), (c) a plain node:http proxy
-//   with a keep-alive agent, (d) halyard gateway with no filters, (e) halyard gateway with one halyard.echo filter.
-// wrk drives each target in rotating order for several rounds; we print medians of req/s, p50 and p99 and the
-// ratios (d)/(c), (e)/(c), (e)/(b). Not part of `npm test`.
+//   with a keep-alive agent, (d) halyard gateway with no filters (static bootstrap), (e) the payments ingress:
+//   `halyard serve -f examples/payments` (a copy with free ports) feeding `halyard gateway --xds` as the router node
+//   labelled istio=ingressgateway, whose chain is halyard.fault + halyard.route; the request (Host
+//   payments.example.com, GET /pay) takes the "stable" 90/10 v1/v2 route, the upstream answers on every WorkloadEntry
+//   port. Extra column: the static gateway with one halyard.echo filter.
+// Phase 1: wrk (-t1 -cN) drives each target in rotating order for several rounds; medians of req/s, p50, p99, the
+// proxy's CPU per request (from /proc) and the ratios. Phase 2 (unless --rate 0): an open-loop load generator in
+// this process sends a fixed --rate req/s to each target (rotating, same rounds) and reports p50/p99 (from the moment
+// the request is issued, agent queueing included), p99 added over the direct upstream, and the proxy's vCPU per
+// 1 000 req/s. Not part of `npm test`.
 //
-//   node scripts/build.js && node bench/gateway/compare.mjs [--rounds 5] [--duration 5] [--connections 32] [--skip-nginx]
+//   node scripts/build.js && node bench/gateway/compare.mjs [--rounds 5] [--duration 5] [--connections 32]
+//     [--rate 1000] [--rate-duration 5] [--skip-nginx] [--only nodeproxy,halyard,halyard_payments] [--cpu-prof DIR]
 //
 // Needs wrk (apt-get install wrk) and nginx (apt-get install nginx) unless --skip-nginx; the script writes its own
 // nginx.conf in a temp dir and starts/stops nginx itself.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -22,6 +32,12 @@ const duration = Number(args.duration ?? 5);
 const connections = Number(args.connections ?? 32);
 const skipNginx = args["skip-nginx"] !== undefined;
 const only = args.only ? String(args.only).split(",") : undefined;
+const rate = Number(args.rate ?? 1000);
+const rateDuration = Number(args["rate-duration"] ?? 5);
+/** Every target gets the request the payments ingress routes (VirtualService "stable": 90/10 v1/v2). */
+const HOST = "payments.example.com";
+const PATH = "/pay";
+const INGRESS_NODE_ID = "router~127.0.0.1~payments-ingress.istio-system~istio-system.svc.cluster.local";
 
 function parseArgs(argv) {
   const out = {};
@@ -51,19 +67,35 @@ const cleanup = () => {
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
 
+// Once ready, a child's output is read and dropped: stdout to a pipe is a blocking write on Linux, so a reader that
+// falls behind would stall the child.
 function start(cmd, argv, pattern, count = 1) {
   const child = spawn(cmd, argv, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
+  let ready = false;
   return new Promise((res, rej) => {
-    const check = () => {
+    const take = (d) => {
+      if (ready) return;
+      out += d;
       const found = [...out.matchAll(pattern)];
-      if (found.length >= count) res(found);
+      if (found.length >= count) (ready = true), (out = ""), res(found);
     };
-    child.stderr.on("data", (d) => ((out += d), check()));
-    child.stdout.on("data", (d) => ((out += d), check()));
-    child.on("exit", (code) => rej(new Error(`${cmd} ${argv.join(" ")} exited ${code}\n${out}`)));
+    child.stderr.on("data", take);
+    child.stdout.on("data", take);
+    child.on("exit", (code) => (ready ? fail(`${cmd} ${argv.join(" ")} exited ${code} during the run`) : rej(new Error(`${cmd} ${argv.join(" ")} exited ${code}\n${out}`))));
   });
+}
+
+// SIGTERM, then wait (bounded) so a --cpu-prof gateway writes its profile before this process exits.
+async function stopChildren() {
+  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of alive) c.removeAllListeners("exit");
+  await Promise.all(alive.map((c) => new Promise((res) => {
+    const t = setTimeout(() => (c.kill("SIGKILL"), res()), 10_000);
+    c.once("exit", () => (clearTimeout(t), res()));
+    c.kill("SIGTERM");
+  })));
 }
 
 function freePort() {
@@ -77,12 +109,16 @@ function freePort() {
   });
 }
 
+// One upstream process: its first port for (a)-(d), then one server per payments WorkloadEntry port (argv).
 const UPSTREAM = `
   const http = require("node:http");
   const body = Buffer.from("hello from upstream\\n");
-  const s = http.createServer((req, res) => { req.resume(); req.on("end", () => { res.writeHead(200, { "content-type": "text/plain", "content-length": body.length }); res.end(body); }); });
-  s.keepAliveTimeout = 60000;
-  s.listen(0, "127.0.0.1", () => console.log("upstream " + s.address().port));
+  const handler = (req, res) => { req.resume(); req.on("end", () => { res.writeHead(200, { "content-type": "text/plain", "content-length": body.length }); res.end(body); }); };
+  for (const p of [0, ...process.argv.slice(1).map(Number)]) {
+    const s = http.createServer(handler);
+    s.keepAliveTimeout = 60000;
+    s.listen(p, "127.0.0.1", () => console.log((p ? "workload " : "upstream ") + s.address().port));
+  }
 `;
 
 // (c): the simplest production-shaped node proxy: keep-alive agent, headers copied, bodies piped.
@@ -102,7 +138,21 @@ const NODE_PROXY = `
   s.listen(0, "127.0.0.1", () => console.log("proxy " + s.address().port));
 `;
 
-const [[, upstreamPort]] = await start(process.execPath, ["-e", UPSTREAM], /upstream (\d+)/g);
+// The payments config, copied with free ports for the WorkloadEntries and the Gateway server (so parallel runs and
+// a running demo never collide); everything else as in examples/payments.
+const paymentsDir = join(dir, "payments");
+mkdirSync(paymentsDir);
+const workloadPorts = { 18081: await freePort(), 18082: await freePort(), 18083: await freePort() };
+const ingressPort = await freePort();
+for (const f of readdirSync(join(root, "examples/payments")).filter((f) => f.endsWith(".yaml"))) {
+  let text = readFileSync(join(root, "examples/payments", f), "utf8");
+  for (const [from, to] of Object.entries(workloadPorts)) text = text.replaceAll(`http: ${from}`, `http: ${to}`);
+  if (f === "gateway.yaml") text = text.replace(/number: 80\b/, `number: ${ingressPort}`);
+  writeFileSync(join(paymentsDir, f), text);
+}
+
+const upstreamPort = (await start(process.execPath, ["-e", UPSTREAM, ...Object.values(workloadPorts).map(String)], /(upstream|workload) (\d+)/g, 4)).find((m) => m[1] === "upstream")[2];
+const pids = { upstream: children.at(-1).pid };
 const targets = { upstream: `http://127.0.0.1:${upstreamPort}` };
 
 if (!skipNginx) {
@@ -142,7 +192,7 @@ http {
 
 const [[, proxyPort]] = await start(process.execPath, ["-e", NODE_PROXY, upstreamPort], /proxy (\d+)/g);
 targets.nodeproxy = `http://127.0.0.1:${proxyPort}`;
-const pids = { nodeproxy: children.at(-1).pid };
+pids.nodeproxy = children.at(-1).pid;
 
 const listener = (name, filters) => ({
   name,
@@ -178,9 +228,27 @@ writeFileSync(bootstrapFile, JSON.stringify({
     }],
   },
 }));
-const gwArgs = [...(args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", String(args["cpu-prof"])] : []), "bin/halyard.js", "gateway", "-c", bootstrapFile];
+const profArgs = args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(String(args["cpu-prof"]))] : [];
+// No access log (as nginx here: access_log off; the node proxy logs nothing either); no drain wait at the end.
+const gwOps = ["--access-log", "off", "--drain-time", "0s"];
+const gwArgs = [...profArgs, "bin/halyard.js", "gateway", "-c", bootstrapFile, ...gwOps];
 for (const m of await start(process.execPath, gwArgs, /listener "(\w+)" on (http:\/\/\S+)/g, 2)) targets[m[1] === "nofilter" ? "halyard" : "halyard_echo"] = m[2];
 pids.halyard = pids.halyard_echo = children.at(-1).pid;
+
+// (e): the control plane on the payments config, and the ingress gateway it feeds (as `halyard demo` runs them).
+const [[, xds]] = await start(
+  process.execPath,
+  ["bin/halyard.js", "serve", "-f", paymentsDir, "--host", "127.0.0.1", "--xds-port", "0", "--http-port", "0", "--ca-port", "0", "--state-dir", join(dir, "state")],
+  /xds grpc on (\S+)/g,
+);
+await start(
+  process.execPath,
+  [...profArgs, "bin/halyard.js", "gateway", "--xds", xds, "--node", INGRESS_NODE_ID, "--labels", "istio=ingressgateway", ...gwOps],
+  /configuration \d+ applied \([1-9]/g,
+);
+targets.halyard_payments = `http://127.0.0.1:${ingressPort}`;
+pids.halyard_payments = children.at(-1).pid;
+await waitFor(targets.halyard_payments, () => "the payments ingress does not answer 200 for Host payments.example.com");
 
 // CPU time (user + system) a process has used, in µs: with wrk, upstream and proxy sharing a few cores, CPU per
 // request is the steadier figure of a proxy's cost.
@@ -197,11 +265,20 @@ function cpuUs(pid) {
 async function waitFor(url, why) {
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(url)).ok) return;
+      if ((await get(`${url}${PATH}`)) === 200) return;
     } catch {}
     await new Promise((r) => setTimeout(r, 50));
   }
   fail(why());
+}
+
+// fetch() would not send our Host header; node:http does.
+function get(url) {
+  return new Promise((res) => {
+    const req = httpRequest(url, { headers: { host: HOST } }, (r) => (r.resume(), res(r.statusCode)));
+    req.on("error", () => res(0));
+    req.end();
+  });
 }
 
 const UNIT = { us: 1, ms: 1000, s: 1e6 };
@@ -212,7 +289,7 @@ function latencyUs(out, pct) {
 
 function wrk(url, seconds, pid) {
   const cpu0 = cpuUs(pid);
-  const r = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", `${url}/bench`], { encoding: "utf8" });
+  const r = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", `Host: ${HOST}`, `${url}${PATH}`], { encoding: "utf8" });
   if (r.status !== 0) fail(`wrk failed: ${r.stderr}`);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(r.stdout);
   if (errors) fail(`wrk saw errors against ${url}: ${errors[0]}`);
@@ -230,9 +307,17 @@ const LABELS = {
   nginx: "(b) nginx, 1 worker, keep-alive upstream",
   nodeproxy: "(c) node:http proxy, keep-alive agent",
   halyard: "(d) halyard gateway, no filters",
-  halyard_echo: "(e) halyard gateway, halyard.echo filter",
+  halyard_payments: "(e) halyard ingress, payments config (fault + route)",
+  halyard_echo: "(e') halyard gateway, one halyard.echo filter",
 };
 const names = Object.keys(LABELS).filter((n) => targets[n] && (!only || only.includes(n)));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const medians = (samples, keys) => Object.fromEntries(Object.entries(samples).map(([n, xs]) => [n, Object.fromEntries(keys.map((k) => [k, median(xs.map((x) => x[k]))]))]));
+const fmtUs = (us) => (Math.abs(us) >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`);
+
 for (const n of names) wrk(targets[n], 2); // warm up JIT, keep-alive pools, the wasm VM
 const samples = Object.fromEntries(names.map((n) => [n, []]));
 for (let i = 0; i < rounds; i++) {
@@ -240,22 +325,84 @@ for (let i = 0; i < rounds; i++) {
   for (const n of order) samples[n].push(wrk(targets[n], duration, pids[n]));
   process.stderr.write(`round ${i + 1}/${rounds}: ${names.map((n) => `${n} ${samples[n].at(-1).rps.toFixed(0)}`).join(", ")}\n`);
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const med = Object.fromEntries(names.map((n) => [n, Object.fromEntries(["rps", "p50", "p99", "cpu"].map((k) => [k, median(samples[n].map((s) => s[k]))]))]));
-const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`);
-console.log(`wrk -t1 -c${connections} -d${duration}s, ${rounds} rotating rounds, medians (node ${process.version})`);
+const med = medians(samples, ["rps", "p50", "p99", "cpu"]);
+console.log(`wrk -t1 -c${connections} -d${duration}s, ${rounds} rotating rounds, medians (node ${process.version}, load average ${loadAverage()})`);
 console.log(`| target | req/s | p50 | p99 | proxy CPU per request |`);
 console.log(`| --- | --- | --- | --- | --- |`);
 for (const n of names) {
-  const cpu = Number.isFinite(med[n].cpu) ? `${med[n].cpu.toFixed(1)} µs` : "-";
+  const cpu = n !== "upstream" && Number.isFinite(med[n].cpu) ? `${med[n].cpu.toFixed(1)} µs` : "-";
   console.log(`| ${LABELS[n]} | ${med[n].rps.toFixed(0)} | ${fmtUs(med[n].p50)} | ${fmtUs(med[n].p99)} | ${cpu} |`);
 }
 const ratio = (a, b) => (med[a] && med[b] ? (med[a].rps / med[b].rps).toFixed(2) : "n/a");
-console.log(`ratios (req/s): (d)/(c) ${ratio("halyard", "nodeproxy")}, (e)/(c) ${ratio("halyard_echo", "nodeproxy")}, (e)/(b) ${ratio("halyard_echo", "nginx")}`);
+console.log(`ratios (req/s): (d)/(c) ${ratio("halyard", "nodeproxy")}, (e)/(c) ${ratio("halyard_payments", "nodeproxy")}, (e')/(c) ${ratio("halyard_echo", "nodeproxy")}, (e)/(b) ${ratio("halyard_payments", "nginx")}`);
 const cpuRatio = (a, b) => (med[a] && med[b] ? (med[b].cpu / med[a].cpu).toFixed(2) : "n/a");
-console.log(`ratios (requests per CPU-second, c/d): (d)/(c) ${cpuRatio("halyard", "nodeproxy")}, (e)/(c) ${cpuRatio("halyard_echo", "nodeproxy")}`);
+console.log(`ratios (requests per CPU-second, c/x): (d)/(c) ${cpuRatio("halyard", "nodeproxy")}, (e)/(c) ${cpuRatio("halyard_payments", "nodeproxy")}, (e')/(c) ${cpuRatio("halyard_echo", "nodeproxy")}`);
+
+if (rate > 0) {
+  const rateNames = names.includes("upstream") ? names : ["upstream", ...names];
+  const fixed = Object.fromEntries(rateNames.map((n) => [n, []]));
+  for (const n of rateNames) await openLoop(targets[n], rate, 1); // warm up this client's connections
+  for (let i = 0; i < rounds; i++) {
+    const order = rateNames.map((_, j) => rateNames[(i + j) % rateNames.length]);
+    for (const n of order) fixed[n].push(await openLoop(targets[n], rate, rateDuration, pids[n]));
+    process.stderr.write(`fixed-rate round ${i + 1}/${rounds}: ${rateNames.map((n) => `${n} p99 ${fmtUs(fixed[n].at(-1).p99)}`).join(", ")}\n`);
+  }
+  const fm = medians(fixed, ["p50", "p99", "vcpu", "achieved"]);
+  console.log(`\nopen loop at ${rate} req/s for ${rateDuration}s, ${rounds} rotating rounds, medians (load average ${loadAverage()})`);
+  console.log(`| target | achieved req/s | p50 | p99 | p99 added over (a) | proxy vCPU per 1 000 req/s |`);
+  console.log(`| --- | --- | --- | --- | --- | --- |`);
+  for (const n of rateNames) {
+    const added = n === "upstream" ? "-" : fmtUs(fm[n].p99 - fm.upstream.p99);
+    const vcpu = n === "upstream" ? "-" : fm[n].vcpu.toFixed(3);
+    console.log(`| ${LABELS[n]} | ${fm[n].achieved.toFixed(0)} | ${fmtUs(fm[n].p50)} | ${fmtUs(fm[n].p99)} | ${added} | ${vcpu} |`);
+  }
+}
+await stopChildren();
 process.exit(0);
+
+function loadAverage() {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+// Open-loop load: request k is issued at start + k/rate whatever the earlier ones are doing (bounded by a pool of
+// 256 keep-alive sockets); latency runs from issuing the request (so agent queueing counts) to the last body byte.
+// Any error or non-200 ends the benchmark: a fast error would flatter the figures.
+function openLoop(url, perSecond, seconds, pid) {
+  const { hostname, port } = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const total = Math.round(perSecond * seconds);
+  const latencies = new Float64Array(total);
+  const cpu0 = cpuUs(pid);
+  const t0 = performance.now();
+  let issued = 0;
+  let finished = 0;
+  return new Promise((res) => {
+    const issue = () => {
+      const k = issued++;
+      const begin = performance.now();
+      const req = httpRequest({ hostname, port, path: PATH, headers: { host: HOST }, agent }, (r) => {
+        if (r.statusCode !== 200) fail(`fixed-rate: ${url} answered ${r.statusCode}`);
+        r.resume();
+        r.on("end", () => {
+          latencies[k] = (performance.now() - begin) * 1000;
+          if (++finished === total) done();
+        });
+      });
+      req.on("error", (e) => fail(`fixed-rate: ${url}: ${e.message}`));
+      req.end();
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * perSecond) / 1000) + 1);
+      while (issued < due) issue();
+      if (issued < total) setTimeout(tick, 1);
+    };
+    const done = () => {
+      const wall = (performance.now() - t0) / 1000;
+      agent.destroy();
+      const sorted = latencies.sort();
+      const at = (q) => sorted[Math.min(total - 1, Math.floor(q * total))];
+      res({ p50: at(0.5), p99: at(0.99), achieved: total / wall, vcpu: (cpuUs(pid) - cpu0) / 1e6 / wall / (perSecond / 1000) });
+    };
+    tick();
+  });
+}
