@@ -92,6 +92,7 @@ export class ParseCache {
     const known = this.#byFile.get(file);
     if (known && known.text === text) return known.parsed;
     const parsed = parseConfigText(text, file);
+    if (known) parsed.documents = parsed.documents.map((d, i) => sameSource(known.parsed.documents[i], d) ?? d);
     this.#byFile.set(file, { text, parsed });
     return parsed;
   }
@@ -101,6 +102,21 @@ export class ParseCache {
     const keep = new Set(files);
     for (const f of this.#byFile.keys()) if (!keep.has(f)) this.#byFile.delete(f);
   }
+}
+
+/** Where a document came from in its file: its source text and its position among the file's YAML documents. */
+const sources = new WeakMap<ConfigDocument, { text: string; at: number }>();
+
+/**
+ * `before` when it was parsed from exactly the same text at the same place as `after`: then it is the same document,
+ * line numbers included, and keeping the object lets validation and translation (keyed by identity) skip it. An edit
+ * to one resource of a multi-document file so leaves the file's other resources unchanged.
+ */
+function sameSource(before: ConfigDocument | undefined, after: ConfigDocument): ConfigDocument | undefined {
+  if (!before || before.line !== after.line) return undefined;
+  const a = sources.get(before);
+  const b = sources.get(after);
+  return a && b && a.at === b.at && a.text === b.text ? before : undefined;
 }
 
 export async function loadConfigFiles(paths: readonly string[], cache?: ParseCache): Promise<LoadedConfig> {
@@ -179,7 +195,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     // The syntax tree is not kept (it is many times the size of the data, for thousands of documents); the rare
     // line lookup (errors, warnings) parses the file again.
     const at = rawIndex;
-    documents.push({
+    const document: ConfigDocument = {
       file,
       index: docIndex,
       line,
@@ -194,7 +210,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
         const tree = reparsed.docs[at];
         return (tree && lineOfPath(tree, reparsed.lineCounter, path)) ?? line;
       },
-    });
+    };
+    sources.set(document, { text: text.slice(doc.range[0], doc.range[2]), at });
+    documents.push(document);
   }
   return { files: [file], documents, errors };
 }
