@@ -4,6 +4,8 @@
 import type { CircuitBreakerConfig, ClusterConfig, SocketAddr, UpstreamTlsConfig } from "./bootstrap/types.js";
 import { createLoadBalancer, type LbContext, type LoadBalancer, type Random } from "./lb/index.js";
 import { OriginalDstHosts } from "./original-dst.js";
+import type { DnsResolverFactory } from "./dns.js";
+import { DnsClusterHosts } from "./dns-hosts.js";
 import { OutlierDetector, type OutlierHost } from "./outlier.js";
 import type { PoolLimits, UpstreamTarget } from "./upstream.js";
 import { endpointTls } from "./upstream-tls.js";
@@ -28,8 +30,9 @@ export class Host implements UpstreamTarget, OutlierHost {
   /** The endpoint's TLS (transport_socket_matches, else the cluster's transport_socket); undefined: plain text. */
   readonly tls: UpstreamTlsConfig | undefined;
 
-  constructor(readonly address: SocketAddr, readonly cluster: Cluster) {
-    this.key = `${address.address}:${address.port}`;
+  /** `key`: the pool key when it is not the address (a LOGICAL_DNS host keeps its name's pool across answers). */
+  constructor(readonly address: SocketAddr, readonly cluster: Cluster, key?: string) {
+    this.key = key ?? `${address.address}:${address.port}`;
     this.tls = endpointTls(cluster.config, address);
   }
 
@@ -71,9 +74,16 @@ export class Cluster {
   private readonly outlier: OutlierDetector<Host> | undefined;
   /** type ORIGINAL_DST: hosts made per request from its destination instead of `hosts`. */
   readonly originalDst: OriginalDstHosts | undefined;
+  /** type STRICT_DNS / LOGICAL_DNS with a resolver: `hosts` follow DNS (dns-hosts.ts). */
+  private readonly dnsHosts: DnsClusterHosts<Host> | undefined;
 
-  constructor(readonly config: ClusterConfig, private readonly random?: Random) {
-    this.hosts = config.endpoints.map((a) => new Host(a, this));
+  /**
+   * `dns`: how STRICT_DNS / LOGICAL_DNS clusters resolve their names (Node: dns-node.ts). Without it (Workers) their
+   * endpoints are hosts as named, and the transport connects by name.
+   */
+  constructor(readonly config: ClusterConfig, private readonly random?: Random, dns?: DnsResolverFactory) {
+    const resolving = config.dns !== undefined && dns !== undefined;
+    this.hosts = resolving ? [] : config.endpoints.map((a) => new Host(a, this));
     this.limits = config.circuitBreakers ?? DEFAULT_CIRCUIT_BREAKERS;
     this.panicThreshold = config.healthyPanicThreshold ?? DEFAULT_PANIC_THRESHOLD;
     this.poolLimits = {
@@ -85,6 +95,21 @@ export class Cluster {
     this.lbHealthy = this.lbAll;
     this.outlier = config.outlierDetection ? new OutlierDetector(config.outlierDetection, this.hosts, () => this.healthChanged()) : undefined;
     this.originalDst = config.originalDst ? new OriginalDstHosts(config.originalDst, (address) => new Host(address, this)) : undefined;
+    if (resolving) {
+      this.dnsHosts = new DnsClusterHosts(config.name, config.dns!, config.endpoints, dns!(config.dns!.resolvers), {
+        makeHost: (address, key) => new Host(address, this, key),
+        setHosts: (hosts) => this.setHosts(hosts),
+        log: (message) => console.error(message),
+      });
+      this.dnsHosts.start();
+    }
+  }
+
+  /** Replaces the hosts (DNS answers): the same array, so outlier detection follows; the balancers are rebuilt. */
+  private setHosts(hosts: Host[]): void {
+    this.hosts.splice(0, this.hosts.length, ...hosts);
+    this.lbAll = createLoadBalancer(this.config, this.hosts.slice(), this.random);
+    this.healthChanged();
   }
 
   get name(): string {
@@ -162,6 +187,7 @@ export class Cluster {
   }
 
   close(): void {
+    this.dnsHosts?.close();
     this.outlier?.close();
     this.originalDst?.close();
     for (const h of this.hosts) for (const w of h.waiting.splice(0)) w(false);
@@ -192,8 +218,8 @@ export class Cluster {
 
 export class ClusterManager {
   private readonly clusters = new Map<string, Cluster>();
-  constructor(configs: ClusterConfig[], random?: Random) {
-    for (const c of configs) this.clusters.set(c.name, new Cluster(c, random));
+  constructor(configs: ClusterConfig[], random?: Random, dns?: DnsResolverFactory) {
+    for (const c of configs) this.clusters.set(c.name, new Cluster(c, random, dns));
   }
 
   get(name: string): Cluster | undefined {

@@ -7,6 +7,7 @@ import type { AccessLogConfig, GatewayConfig, NodeInfo, WasmFilterConfig } from 
 import { openAccessLog, type NodeAccessLog } from "./access-log-node.js";
 import { startAdmin } from "./admin.js";
 import { ClusterManager } from "./clusters.js";
+import { nodeDnsResolvers } from "./dns-node.js";
 import { HttpConnectionManager } from "./hcm.js";
 import { clusterHttpCall } from "./http-call.js";
 import { startListener, type RunningListener } from "./listener.js";
@@ -39,7 +40,7 @@ export interface RunningGateway {
 export class GatewayStartError extends Error {}
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<RunningGateway> {
-  const clusters = new ClusterManager(config.clusters);
+  const clusters = new ClusterManager(config.clusters, undefined, nodeDnsResolvers);
   const transport = new NodeUpstreamTransport(opts.upstreamSecrets ? { secrets: opts.upstreamSecrets } : {});
   const hostOptions: HostOptions = {
     properties: nodeProperties(config.node),

@@ -84,8 +84,8 @@ describe("halyard gateway -c: bad bootstraps exit 1 with one line", () => {
   });
 
   it("an unsupported value of a supported field", async () => {
-    expect(await cliError("strictdns.yaml", yamlWith((d) => (d.static_resources.clusters[0].type = "STRICT_DNS")))).toMatch(
-      /^halyard gateway: strictdns\.yaml:\d+: static_resources\.clusters\[0\]\.type: "STRICT_DNS" is not supported by halyard gateway \(supported: STATIC, EDS, ORIGINAL_DST\)$/,
+    expect(await cliError("lbpolicy.yaml", yamlWith((d) => (d.static_resources.clusters[0].lb_policy = "LOAD_BALANCING_POLICY_CONFIG")))).toMatch(
+      /^halyard gateway: lbpolicy\.yaml:\d+: static_resources\.clusters\[0\]\.lb_policy: "LOAD_BALANCING_POLICY_CONFIG" is not supported by halyard gateway \(supported: ROUND_ROBIN, LEAST_REQUEST, RING_HASH, RANDOM, MAGLEV, CLUSTER_PROVIDED\)$/,
     );
   });
 
@@ -222,10 +222,10 @@ describe("parseBootstrap (in-process)", () => {
 
   it("reports the line of the offending key in JSON files too", () => {
     const doc = validDoc() as any;
-    doc.static_resources.clusters[0].dns_lookup_family = "V4_ONLY";
+    doc.static_resources.clusters[0].per_connection_buffer_limit_bytes = 1024;
     const text = JSON.stringify(doc, null, 2);
-    const lineNo = text.split("\n").findIndex((l) => l.includes("dns_lookup_family")) + 1;
-    expect(errorOf(text, "b.json")).toBe(`b.json:${lineNo}: static_resources.clusters[0].dns_lookup_family: not supported by halyard gateway`);
+    const lineNo = text.split("\n").findIndex((l) => l.includes("per_connection_buffer_limit_bytes")) + 1;
+    expect(errorOf(text, "b.json")).toBe(`b.json:${lineNo}: static_resources.clusters[0].per_connection_buffer_limit_bytes: not supported by halyard gateway`);
   });
 
   it("loads the example bootstrap shipped in examples/", () => {

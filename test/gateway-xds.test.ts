@@ -475,9 +475,9 @@ describe("XdsState and DynamicGateway in-process", () => {
   it("takes the usable resources of a response and NACKs the others, keeping their last good version (as Envoy)", async () => {
     const configs: GatewayConfig[] = [];
     const state = new XdsState({ base: base(), apply: async (cfg) => void configs.push(cfg) });
-    const strictDns = create(ClusterSchema, { name: "dns", clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.STRICT_DNS } });
-    const out = await state.handleResponse(TYPE_URLS.clusters, "c1", anys(ClusterSchema, [edsCluster("good"), strictDns]));
-    expect(out).toEqual({ accepted: false, error: 'cluster "dns": type: "STRICT_DNS" is not supported by halyard gateway (supported: STATIC, EDS, ORIGINAL_DST)' });
+    const logicalDns = create(ClusterSchema, { name: "dns", clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.LOGICAL_DNS } });
+    const out = await state.handleResponse(TYPE_URLS.clusters, "c1", anys(ClusterSchema, [edsCluster("good"), logicalDns]));
+    expect(out).toEqual({ accepted: false, error: 'cluster "dns": load_assignment: cluster "dns": LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint (found 0 endpoints)' });
     expect(state.version(TYPE_URLS.clusters)).toBe(""); // a NACK keeps the last accepted version
     expect(state.resourceNames(TYPE_URLS.endpoints)).toEqual(["good"]); // but "good" is in use
     await state.handleResponse(TYPE_URLS.endpoints, "e1", anys(ClusterLoadAssignmentSchema, [loadAssignment("good", [a.port])]));

@@ -26,6 +26,7 @@ import { formatPath, problemAt, type FieldPath, type FieldProblem } from "./erro
 import { listenerTls, type SecretSource } from "./listener-tls.js";
 import { buildScopedRoutes } from "./scoped-routes.js";
 import { originalDstPart } from "./original-dst.js";
+import { dnsPart } from "../dns-build.js";
 import { cidrProblem } from "../internal-address.js";
 import type { CidrRange } from "../../gen/envoy/config/core/v3/address_pb.js";
 import { clusterTransportSockets, endpointSocketMatch } from "../upstream-tls-build.js";
@@ -181,6 +182,7 @@ export function buildCluster(c: Cluster, path: FieldPath, opts: BuildOptions): C
     ...protocolOptions(c, path, fail),
     ...(originalDst ? { originalDst: originalDst.config } : {}),
     ...clusterTransportSockets(c, path, opts.secrets, fail),
+    ...dnsPart(c, path, endpoints, fail),
   };
 }
 

@@ -19,6 +19,7 @@ export const TLS_INSPECTOR_TYPE = "envoy.extensions.filters.listener.tls_inspect
 export const DOWNSTREAM_TLS_TYPE = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 export const UPSTREAM_TLS_TYPE = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 const TLS = "envoy.extensions.transport_sockets.tls.v3";
+const CARES_RESOLVER_TYPE = "envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig";
 const STRING_OR_BYTES = ["google.protobuf.StringValue", "google.protobuf.BytesValue"];
 
 const anyOf = (...types: string[]): Rule => (v) => {
@@ -189,8 +190,13 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
 
   "envoy.config.cluster.v3.Cluster": {
     name: true,
-    // ORIGINAL_DST (with lb_policy CLUSTER_PROVIDED): gateway/original-dst.ts.
-    type: enumOf(["STATIC", 0], ["EDS", 3], ["ORIGINAL_DST", 4]),
+    // ORIGINAL_DST (with lb_policy CLUSTER_PROVIDED): gateway/original-dst.ts. STRICT_DNS / LOGICAL_DNS: gateway/dns-hosts.ts.
+    type: enumOf(["STATIC", 0], ["STRICT_DNS", 1], ["LOGICAL_DNS", 2], ["EDS", 3], ["ORIGINAL_DST", 4]),
+    dns_lookup_family: true,
+    dns_refresh_rate: true,
+    dns_failure_refresh_rate: true,
+    respect_dns_ttl: true,
+    typed_dns_resolver_config: true,
     original_dst_lb_config: true,
     eds_cluster_config: true,
     connect_timeout: true,
@@ -212,6 +218,10 @@ const SUPPORTED: Record<string, Record<string, Rule>> = {
     transport_socket: true,
     transport_socket_matches: true,
   },
+  "envoy.config.cluster.v3.Cluster.RefreshRate": { base_interval: true, max_interval: true },
+  // typed_dns_resolver_config: only c-ares with its resolver addresses (gateway/dns-build.ts).
+  "envoy.config.core.v3.TypedExtensionConfig": { name: true, typed_config: anyOf(CARES_RESOLVER_TYPE) },
+  [CARES_RESOLVER_TYPE]: { resolvers: true },
   "envoy.config.cluster.v3.Cluster.LeastRequestLbConfig": { choice_count: true },
   "envoy.config.cluster.v3.Cluster.RingHashLbConfig": { minimum_ring_size: true, maximum_ring_size: true, hash_function: enumOf(["XX_HASH", 0]) },
   "envoy.config.cluster.v3.Cluster.MaglevLbConfig": { table_size: true },

@@ -233,6 +233,22 @@ export interface ClusterConfig {
   tls?: UpstreamTlsConfig;
   /** transport_socket_matches in order; the first whose `match` the endpoint's metadata satisfies wins. */
   transportSocketMatches?: TransportSocketMatchConfig[];
+  /** type STRICT_DNS / LOGICAL_DNS: endpoints are names resolved at run time (gateway/dns-hosts.ts). */
+  dns?: DnsClusterConfig;
+}
+
+export type DnsLookupFamily = "AUTO" | "V4_ONLY" | "V6_ONLY" | "V4_PREFERRED" | "ALL";
+
+/** How a STRICT_DNS / LOGICAL_DNS cluster resolves its endpoints' names. */
+export interface DnsClusterConfig {
+  kind: "STRICT_DNS" | "LOGICAL_DNS";
+  lookupFamily: DnsLookupFamily;
+  refreshRateMs: number;
+  respectTtl: boolean;
+  /** dns_failure_refresh_rate: backoff after a failed resolution; absent: refreshRateMs. */
+  failureRefresh?: { baseMs: number; maxMs: number };
+  /** CaresDnsResolverConfig.resolvers ("ip" / "[ip6]" with port); absent: the system resolver (getaddrinfo). */
+  resolvers?: SocketAddr[];
 }
 
 /** An endpoint: its address, and the metadata transport_socket_matches are matched against. */

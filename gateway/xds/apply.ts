@@ -13,6 +13,7 @@ import { startAdmin } from "../admin.js";
 import type { AccessLogConfig, ClusterConfig, GatewayConfig, ListenerConfig, SocketAddr, WasmFilterConfig } from "../bootstrap/types.js";
 import { Cluster } from "../clusters.js";
 import { ClusterView, CurrentClusters } from "../cluster-views.js";
+import { nodeDnsResolvers } from "../dns-node.js";
 import { nodeProperties } from "../gateway.js";
 import { HttpConnectionManager, type DownstreamInfo, type DownstreamRequest, type HcmResponse } from "../hcm.js";
 import { clusterHttpCall } from "../http-call.js";
@@ -212,7 +213,7 @@ export class DynamicGateway {
     const gen: Generation = { clusters: new ClusterView(byName), hcms: new Map(), inflight: 0, retired: false, released: false, releases: [] };
     this.liveGenerations++;
     try {
-      for (const c of config.clusters) byName.set(c.name, await this.acquire(gen, this.clusterPool, clusterKey(c), async () => new Cluster(c)));
+      for (const c of config.clusters) byName.set(c.name, await this.acquire(gen, this.clusterPool, clusterKey(c), async () => new Cluster(c, undefined, nodeDnsResolvers)));
       for (const l of config.listeners) gen.hcms.set(l.name, await this.buildHcm(gen, l));
     } catch (e) {
       this.release(gen);

@@ -108,11 +108,11 @@ describe("edge worker from a bundled snapshot", () => {
   it("says which resources of the snapshot it left out, with the NACK reason", async () => {
     const w = createEdgeWorker({ log: quiet });
     const snapshot = JSON.parse(edge.snapshot) as { clusters: object[] };
-    snapshot.clusters.push({ name: "dns-only", type: "STRICT_DNS", connectTimeout: "1s" });
+    snapshot.clusters.push({ name: "dns-only", type: "STRICT_DNS", connectTimeout: "1s", lbPolicy: "LOAD_BALANCING_POLICY_CONFIG" });
     lines.length = 0;
     expect((await call(w, { ...env, HALYARD_SNAPSHOT: JSON.stringify(snapshot) }, "/pay")).status).toBe(200);
     expect(lines).toContain(
-      'halyard worker: HALYARD_SNAPSHOT: left out: clusters: cluster "dns-only": type: "STRICT_DNS" is not supported by halyard gateway (supported: STATIC, EDS, ORIGINAL_DST)',
+      'halyard worker: HALYARD_SNAPSHOT: left out: clusters: cluster "dns-only": lb_policy: "LOAD_BALANCING_POLICY_CONFIG" is not supported by halyard gateway (supported: ROUND_ROBIN, LEAST_REQUEST, RING_HASH, RANDOM, MAGLEV, CLUSTER_PROVIDED)',
     );
     // The translator's PassthroughCluster (ORIGINAL_DST: fetch() to the request's authority) is taken.
     expect(lines.filter((l) => l.includes("PassthroughCluster"))).toEqual([]);
