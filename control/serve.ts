@@ -15,6 +15,7 @@ import { startHttpServer, type RunningHttpServer } from "./xds/http-server.js";
 import type { XdsNode } from "./xds/node.js";
 import { buildSnapshot, isSnapshot, type Snapshot, type SnapshotResources } from "./xds/snapshot.js";
 import { SyncStatus } from "./xds/sync-status.js";
+import { TimeSlicer } from "./xds/time-slice.js";
 
 export interface SnapshotBuilder {
   /**
@@ -109,7 +110,9 @@ export async function serve(options: ServeOptions): Promise<ControlPlane> {
 
   const rebuildAll = async () => {
     const now = Date.now();
+    const slicer = new TimeSlicer();
     for (const { node, streams, lastSeen } of cache.knownNodes()) {
+      await slicer.pause();
       if (streams === 0 && now - lastSeen > idleTtl) {
         cache.forgetNode(node.id);
         continue;

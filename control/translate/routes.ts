@@ -215,9 +215,59 @@ function claim(vsHost: string, service: string): number {
   return vsHost.startsWith("*") && hostsOverlap(vsHost, service) ? vsHost.length : -1;
 }
 
-function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMode, units?: RouteUnitMemo): Map<number, EngineRouteConfig> {
-  const { config, registry, clusters, issues } = base;
-  const gatewayNames = proxyGatewayNames(proxy);
+/** What a sidecar's routes are built from that depends on the config and what the proxy may see, not on the proxy. */
+interface SidecarClaims {
+  /** Visible services, one per host name, in registry order. */
+  services: RegistryService[];
+  /** Visible VirtualServices with what each routes: the services it claims, hosts naming no service, their ports. */
+  virtualServices: ClaimingVirtualService[];
+}
+
+interface ClaimingVirtualService {
+  vs: VirtualService;
+  owned: RegistryService[];
+  ownedHosts: string[];
+  plainHosts: string[];
+  /** Ascending. */
+  ports: number[];
+  /** What else its route unit is built from (RouteUnit.inputs). */
+  inputs: (string | number)[];
+  /** Delegates live in other VirtualServices, whose edits this one's identity does not reflect. */
+  reusable: boolean;
+}
+
+/**
+ * Claims are the same for every proxy that sees the same services and VirtualServices: all of them, when nothing
+ * restricts exportTo (the usual mesh), so the 20 classes of a 20-namespace mesh compute them once per config.
+ */
+const claimsMemo = new WeakMap<ServiceRegistry, WeakMap<readonly VirtualService[], Map<string, SidecarClaims>>>();
+const restrictsExport = new WeakMap<object, boolean>();
+
+function exportsEverywhere(registry: ServiceRegistry, virtualServices: readonly VirtualService[]): boolean {
+  const check = (key: object, exportTos: () => Iterable<readonly string[]>) => {
+    let restricted = restrictsExport.get(key);
+    if (restricted === undefined) {
+      restricted = false;
+      for (const e of exportTos()) if (e.length > 0 && !e.includes("*")) restricted = true;
+      restrictsExport.set(key, restricted);
+    }
+    return !restricted;
+  };
+  return check(registry, () => registry.services.map((s) => s.exportTo)) && check(virtualServices, () => virtualServices.map((vs) => vs.spec.exportTo ?? []));
+}
+
+function sidecarClaims(registry: ServiceRegistry, all: readonly VirtualService[], proxy: SidecarProxy, gatewayNames: ReadonlySet<string>): SidecarClaims {
+  const key = `${exportsEverywhere(registry, all) ? "*" : proxy.namespace}\0${[...gatewayNames].sort().join(" ")}`;
+  let byVs = claimsMemo.get(registry);
+  if (!byVs) claimsMemo.set(registry, (byVs = new WeakMap()));
+  let byKey = byVs.get(all);
+  if (!byKey) byVs.set(all, (byKey = new Map()));
+  let claims = byKey.get(key);
+  if (!claims) byKey.set(key, (claims = computeClaims(registry, all, proxy, gatewayNames)));
+  return claims;
+}
+
+function computeClaims(registry: ServiceRegistry, all: readonly VirtualService[], proxy: SidecarProxy, gatewayNames: ReadonlySet<string>): SidecarClaims {
   const services: RegistryService[] = [];
   const serviceHosts = new Set<string>();
   for (const s of registry.services) {
@@ -226,7 +276,7 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMod
       serviceHosts.add(s.hostname);
     }
   }
-  const virtualServices = virtualServicesFor(config.virtualServices, proxy, gatewayNames);
+  const virtualServices = virtualServicesFor(all, proxy, gatewayNames);
   const hostsOf = new Map(virtualServices.map((vs) => [vs, (vs.spec.hosts ?? []).map((h) => registry.resolveHost(h, vs.metadata.namespace))]));
 
   // Each service is routed by the VirtualService that names it most specifically (the first one on a tie): the
@@ -256,6 +306,33 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMod
   }
   const claimsAService = (h: string) => serviceHosts.has(h) || (h.startsWith("*") && services.some((s) => claim(h, s.hostname) >= 0));
 
+  const claiming: ClaimingVirtualService[] = [];
+  for (const vs of virtualServices) {
+    const ownedByVs = owned.get(vs) ?? [];
+    // Hosts naming no service still get a virtual host of their own, on their services' ports or, with none, on 80.
+    const plainHosts = hostsOf.get(vs)!.filter((h) => !claimsAService(h));
+    const portSet = new Set(ownedByVs.flatMap(httpPorts));
+    if (portSet.size === 0 && plainHosts.length > 0) portSet.add(80);
+    if (portSet.size === 0) continue;
+    const ownedHosts = ownedByVs.map((s) => s.hostname);
+    claiming.push({
+      vs,
+      owned: ownedByVs,
+      ownedHosts,
+      plainHosts,
+      ports: [...portSet].sort((a, b) => a - b),
+      inputs: [...ownedHosts, "|", ...plainHosts, "|", ...portSet],
+      reusable: !(vs.spec.http ?? []).some((h) => h.delegate),
+    });
+  }
+  return { services, virtualServices: claiming };
+}
+
+function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMode, units?: RouteUnitMemo): Map<number, EngineRouteConfig> {
+  const { config, registry, clusters, issues } = base;
+  const gatewayNames = proxyGatewayNames(proxy);
+  const { services, virtualServices } = sidecarClaims(registry, config.virtualServices, proxy, gatewayNames);
+
   const vhostsByPort = new Map<number, EngineVirtualHost[]>();
   const add = (port: number, vh: EngineVirtualHost) => {
     const list = vhostsByPort.get(port) ?? [];
@@ -265,21 +342,12 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMod
   /** Host → the ports a VirtualService routes. */
   const routed = new Map<string, number[]>();
 
-  for (const vs of virtualServices) {
-    const ownedByVs = owned.get(vs) ?? [];
-    // Hosts naming no service still get a virtual host of their own, on their services' ports or, with none, on 80.
-    const plainHosts = hostsOf.get(vs)!.filter((h) => !claimsAService(h));
-    const ports = new Set(ownedByVs.flatMap(httpPorts));
-    if (ports.size === 0 && plainHosts.length > 0) ports.add(80);
-    if (ports.size === 0) continue;
-    const ownedHosts = ownedByVs.map((s) => s.hostname);
-    // Delegates live in other VirtualServices, whose edits this one's identity does not reflect.
-    const reusable = !(vs.spec.http ?? []).some((h) => h.delegate);
-    const unit = routeUnit(base, units, vs, [...ownedHosts, "|", ...plainHosts, "|", ...ports], ownedHosts, reusable, () => {
+  for (const { vs, owned: ownedByVs, ownedHosts, plainHosts, ports, inputs, reusable } of virtualServices) {
+    const unit = routeUnit(base, units, vs, inputs, ownedHosts, reusable, () => {
       const vhosts: RouteUnit["vhosts"] = [];
       const routedHere: RouteUnit["routed"] = [];
       const sourced = expandDelegates(vs, config.virtualServices, registry.domainSuffix, issues);
-      for (const port of [...ports].sort((a, b) => a - b)) {
+      for (const port of ports) {
         const ctx: RouteContext = { proxy, gatewayNames, listenerPort: port, clusters, issues };
         const routes = buildRoutes(sourced, ctx);
         // No route applies to this proxy: its services keep their default routes.

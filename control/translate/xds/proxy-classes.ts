@@ -158,6 +158,7 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
   readonly #routeMemo = new ScopedRouteMemo();
   readonly #types = new Generations<TypeSnapshot>();
   readonly #inbound = new Generations<{ listeners: CachedResource[]; clusters: CachedResource[] }>();
+  readonly #layered = new WeakMap<TypeSnapshot, WeakMap<CachedResource[], TypeSnapshot>>();
   /** Carried virtual hosts, one per content across classes (never modified). */
   readonly #vhosts = new Generations<EngineVirtualHost>();
   #config: ConfigSet | undefined;
@@ -196,12 +197,17 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
     const security = translateSecurity(config, ctx.proxy, this.#options.security);
     const shared = this.#classFor(config, registry, ctx, security);
     const inbound = this.#inboundFor(ctx, security, sidecarMtlsModes(config, ctx));
-    return snapshotOf([
-      layeredTypeSnapshot(shared.listeners, inbound.listeners),
-      shared.routes,
-      layeredTypeSnapshot(shared.clusters, inbound.clusters),
-      shared.endpoints,
-    ]);
+    return snapshotOf([this.#layer(shared.listeners, inbound.listeners), shared.routes, this.#layer(shared.clusters, inbound.clusters), shared.endpoints]);
+  }
+
+  /** The class's set with a node's own resources on top; one per (set, overlay) pair, so an edit that left both
+   *  alone (a route change: listeners and clusters) costs a node no new set and no new version digest. */
+  #layer(base: TypeSnapshot, overlay: CachedResource[]): TypeSnapshot {
+    let byOverlay = this.#layered.get(base);
+    if (!byOverlay) this.#layered.set(base, (byOverlay = new WeakMap()));
+    let layered = byOverlay.get(overlay);
+    if (!layered) byOverlay.set(overlay, (layered = layeredTypeSnapshot(base, overlay)));
+    return layered;
   }
 
   #classFor(config: ConfigSet, registry: ServiceRegistry, ctx: ProxyContext, security: SecurityTranslation): ProxyClass {
