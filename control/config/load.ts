@@ -176,6 +176,18 @@ function syntaxTrees(text: string): { docs: Document[]; lineCounter: LineCounter
   return trees;
 }
 
+/**
+ * A document's line lookup that parses its file again when asked. Made here, not inline in the parse loop: a
+ * closure there would share the loop's scope with the closures that use the syntax tree, and keep every tree alive.
+ */
+function lineOfReparsed(text: string, at: number, line: number): (path: FieldPath) => number {
+  return (path) => {
+    const reparsed = syntaxTrees(text);
+    const tree = reparsed.docs[at];
+    return (tree && lineOfPath(tree, reparsed.lineCounter, path)) ?? line;
+  };
+}
+
 /** Parses one file's text; JSON is YAML, so one parser serves both. */
 export function parseConfigText(text: string, file: string): LoadedConfig {
   const lineCounter = new LineCounter();
@@ -225,11 +237,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
       namespace: namespaceOf(object),
       info,
       object,
-      lineOf: (path: FieldPath) => {
-        const reparsed = syntaxTrees(text);
-        const tree = reparsed.docs[at];
-        return (tree && lineOfPath(tree, reparsed.lineCounter, path)) ?? line;
-      },
+      lineOf: lineOfReparsed(text, at, line),
     };
     sources.set(document, { text: text.slice(doc.range[0], doc.range[2]), at });
     documents.push(document);
