@@ -9,7 +9,7 @@ import { serve } from "../control/serve.js";
 import { createSnapshotBuilder } from "../control/translate/xds/index.js";
 import { freePort, httpRequest, requireBuiltCli, startUpstream, type Upstream } from "./helpers/gateway-process.js";
 import { spawnGateway } from "./helpers/gateway-xds.js";
-import { ingressGatewayYaml } from "./helpers/istio-yaml.js";
+import { ingressGatewayYaml, ingressRoutesYaml } from "./helpers/istio-yaml.js";
 import { waitFor } from "./helpers/xds-server.js";
 
 let upstream: Upstream;
@@ -35,16 +35,7 @@ spec:
   - address: localhost
     ports: {http: ${port}}
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ingress-routes, namespace: default}
-spec:
-  hosts: ["*"]
-  gateways: [istio-system/ingress]
-  http:
-  - route:
-    - destination: {host: api.external.test, port: {number: 8080}}
-`;
+${ingressRoutesYaml("api.external.test")}`;
 
 describe("ServiceEntry resolution: DNS through halyard serve + halyard gateway --xds", () => {
   it("the STRICT_DNS cluster resolves localhost and serves the route", async () => {

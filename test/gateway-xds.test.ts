@@ -28,7 +28,7 @@ import { RemoteCodeCache } from "../gateway/xds/remote-code.js";
 import { RestXdsClient, type RestPollEvent } from "../gateway/xds/rest-client.js";
 import { XdsState } from "../gateway/xds/state.js";
 import { freePort, httpRequest, requireBuiltCli, root, runCli, startUpstream, tempDir, writeYaml, type Upstream } from "./helpers/gateway-process.js";
-import { ingressGatewayYaml, staticServiceYaml } from "./helpers/istio-yaml.js";
+import { ingressGatewayYaml, ingressRoutesYaml, staticServiceYaml } from "./helpers/istio-yaml.js";
 import {
   HALYARD_WASM, httpListener, httpResources, httpRoutes, spawnGateway, wasmHttpFilter,
   type GatewayChild, type HttpSnapshotSpec,
@@ -284,16 +284,7 @@ describe("halyard gateway --xds", () => {
 
 describe("with the real translator (control/translate/xds) behind serve()", () => {
   const shop = (name: string, port: number) => staticServiceYaml(name, [{ name: `${name}-1`, port }]);
-  const virtualService = (target: string) => `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ingress-routes, namespace: default}
-spec:
-  hosts: ["*"]
-  gateways: [istio-system/ingress]
-  http:
-  - route:
-    - destination: {host: ${target}.default.svc.cluster.local, port: {number: 8080}}
-`;
+  const virtualService = (target: string) => ingressRoutesYaml(`${target}.default.svc.cluster.local`);
 
   it("a router node gets its Gateway's listener, halyard.route decides, EDS endpoints serve; a VirtualService edit takes effect", async () => {
     const dir = mkdtempSync(join(tmpdir(), "halyard-gw-xds-istio-"));

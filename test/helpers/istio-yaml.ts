@@ -44,3 +44,17 @@ spec:
   workloadSelector: {labels: {app: ${name}}}
 ${entries.join("")}`;
 }
+
+/** A VirtualService bound to the ingress Gateway, sending every request to `host:port`. */
+export function ingressRoutesYaml(host: string, port = 8080, namespace = "default"): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ingress-routes, namespace: ${namespace}}
+spec:
+  hosts: ["*"]
+  gateways: [istio-system/ingress]
+  http:
+  - route:
+    - destination: {host: ${host}, port: {number: ${port}}}
+`;
+}
