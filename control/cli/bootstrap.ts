@@ -7,6 +7,7 @@ import { BootstrapSchema } from "../../gen/envoy/config/bootstrap/v3/bootstrap_p
 import { registry as protoRegistry } from "../../gen/registry.js";
 import { buildBootstrap, parseHostPort, type BootstrapOptions } from "../translate/xds/bootstrap.js";
 import type { Output } from "./proxy-config.js";
+import { cliArgs, keyValue } from "./args.js";
 
 const USAGE = "usage: halyard bootstrap --node <id> --xds <host:port> [--wasm <path>] [--label k=v]... [--sds-socket <path>] [-o json|yaml]";
 
@@ -18,24 +19,14 @@ export function parseBootstrapArgs(argv: readonly string[]): (BootstrapOptions &
   let output: "json" | "yaml" = "json";
   const labels: Record<string, string> = {};
   try {
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i]!;
-      const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-      const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-      const value = () => {
-        const v = inline ?? argv[++i];
-        if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-        return v;
-      };
+    for (const { arg, flag, value } of cliArgs(argv)) {
       if (flag === "--node") nodeId = value();
       else if (flag === "--xds") xds = parseHostPort(value(), "--xds");
       else if (flag === "--wasm") wasmPath = value();
       else if (flag === "--sds-socket") sdsSocket = value();
       else if (flag === "--label") {
-        const v = value();
-        const at = v.indexOf("=");
-        if (at <= 0) throw new Error(`--label: expected k=v, got ${JSON.stringify(v)}`);
-        labels[v.slice(0, at)] = v.slice(at + 1);
+        const [k, v] = keyValue(flag, value());
+        labels[k] = v;
       } else if (flag === "-o" || flag === "--output") {
         const o = value();
         if (o !== "json" && o !== "yaml") throw new Error(`-o: "${o}" is not one of json, yaml`);

@@ -18,6 +18,7 @@ import { parseHostPort } from "../translate/xds/bootstrap.js";
 import { buildProxyResources } from "../translate/xds/index.js";
 import { METADATA_LABELS, METADATA_WASM_PATH } from "../translate/xds/node.js";
 import { dumpAds, type DumpedResources } from "./ads-dump.js";
+import { cliArgs, keyValue } from "./args.js";
 import { formatTables } from "./proxy-config-table.js";
 
 const USAGE =
@@ -46,21 +47,8 @@ export function parseProxyConfigArgs(argv: readonly string[]): ProxyConfigArgs |
   const out: Omit<ProxyConfigArgs, "kinds"> & { kinds?: ResourceKind[] } = { nodeId: "", paths: [], output: "short", metadata: {} };
   const labels: Record<string, string> = {};
   let takingPaths = false;
-  const pair = (flag: string, v: string) => {
-    const eq = v.indexOf("=");
-    if (eq <= 0) throw new Error(`${flag}: expected KEY=VALUE, got ${JSON.stringify(v)}`);
-    return [v.slice(0, eq), v.slice(eq + 1)] as const;
-  };
   try {
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i]!;
-      const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-      const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-      const value = () => {
-        const v = inline ?? argv[++i];
-        if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-        return v;
-      };
+    for (const { arg, flag, inline, value } of cliArgs(argv)) {
       if (flag === "-f" || flag === "--filename") {
         if (inline !== undefined) out.paths.push(inline);
         else takingPaths = true;
@@ -75,10 +63,10 @@ export function parseProxyConfigArgs(argv: readonly string[]): ProxyConfigArgs |
         if (o !== "short" && o !== "json" && o !== "yaml") throw new Error(`-o: "${o}" is not one of short, json, yaml`);
         out.output = o;
       } else if (flag === "--label") {
-        const [k, v] = pair(flag, value());
+        const [k, v] = keyValue(flag, value());
         labels[k] = v;
       } else if (flag === "--meta") {
-        const [k, v] = pair(flag, value());
+        const [k, v] = keyValue(flag, value());
         out.metadata[k] = v;
       } else if (flag === "--wasm") out.metadata[METADATA_WASM_PATH] = value();
       else if (arg.startsWith("-")) return { error: `unknown option ${arg}; ${USAGE}` };

@@ -11,6 +11,7 @@ import { DEFAULT_OUTBOUND_TRAFFIC_MODE, parseOutboundTrafficMode, type OutboundT
 import { serve, ServeConfigError, type SnapshotBuilder } from "../serve.js";
 import { WASM_HTTP_PATH } from "../serve-wasm.js";
 import type { CommandModule } from "./commands.js";
+import { cliArgs } from "./args.js";
 
 const USAGE =
   "usage: halyard serve -f <file|dir> [-f <file|dir>]... [--xds-port 15010] [--http-port 15014] [--host 0.0.0.0]" +
@@ -61,15 +62,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | { error: st
     outboundTrafficPolicy: DEFAULT_OUTBOUND_TRAFFIC_MODE,
   };
   let takingPaths = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const [flag, inline] = arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const { arg, flag, inline, value } of cliArgs(argv)) {
     const port = () => {
       const v = value();
       const n = Number(v);

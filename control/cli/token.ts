@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { formatDuration, parseDuration } from "../ca/duration.js";
 import { parseServiceAccount, type ServiceAccount } from "../ca/identity.js";
 import { DEFAULT_TOKEN_TTL_MS, loadOrCreateTokenKeys, MAX_TOKEN_TTL_MS, mintServiceAccountToken } from "../ca/token.js";
+import { cliArgs } from "./args.js";
 
 const USAGE = "usage: halyard token create --sa <namespace>/<service-account> [--ttl 1h] [--state-dir .halyard]";
 
@@ -17,15 +18,7 @@ export function parseTokenCreateArgs(argv: readonly string[]): TokenCreateArgs |
   let account: ServiceAccount | undefined;
   let ttlMs = DEFAULT_TOKEN_TTL_MS;
   let stateDir = resolve(".halyard");
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const [flag, inline] = arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const { arg, flag, value } of cliArgs(argv)) {
     try {
       if (flag === "--sa") account = parseServiceAccount(value());
       else if (flag === "--ttl") {
