@@ -528,37 +528,38 @@ function selects(subscription: Subscription, name: string): boolean {
 const changes = new WeakMap<TypeSnapshot, WeakMap<TypeSnapshot, string[]>>();
 
 export function changedNames(earlier: TypeSnapshot, later: TypeSnapshot): string[] {
-  let byLater = changes.get(earlier);
-  if (!byLater) changes.set(earlier, (byLater = new WeakMap()));
-  let names = byLater.get(later);
-  if (!names) {
-    names = [];
+  return perPair(changes, earlier, later, () => {
+    const names: string[] = [];
     if (earlier instanceof LayeredResourceSet && later instanceof LayeredResourceSet) {
       // Per-node sets over shared bases: the bases' diff (shared by every node) plus the nodes' own resources.
       const candidates = [...changedNames(earlier.base, later.base), ...later.ownResources().map((r) => r.name)];
       for (const name of candidates) if (earlier.resources.get(name)?.version !== later.resources.get(name)!.version) names.push(name);
     } else for (const [name, r] of later.resources) if (earlier.resources.get(name)?.version !== r.version) names.push(name);
-    byLater.set(later, names);
-  }
-  return names;
+    return names;
+  });
+}
+
+/** `compute()` once per (earlier, later) pair of type snapshots, for as long as both live. */
+function perPair<V>(memo: WeakMap<TypeSnapshot, WeakMap<TypeSnapshot, V>>, earlier: TypeSnapshot, later: TypeSnapshot, compute: () => V): V {
+  let byLater = memo.get(earlier);
+  if (!byLater) memo.set(earlier, (byLater = new WeakMap()));
+  let v = byLater.get(later);
+  if (v === undefined) byLater.set(later, (v = compute()));
+  return v;
 }
 
 /** Per (earlier, later) type snapshot: the names in the earlier one that the later one no longer has. */
 const removals = new WeakMap<TypeSnapshot, WeakMap<TypeSnapshot, string[]>>();
 
 export function removedNames(earlier: TypeSnapshot, later: TypeSnapshot): string[] {
-  let byLater = removals.get(earlier);
-  if (!byLater) removals.set(earlier, (byLater = new WeakMap()));
-  let names = byLater.get(later);
-  if (!names) {
-    names = [];
+  return perPair(removals, earlier, later, () => {
+    const names: string[] = [];
     if (earlier instanceof LayeredResourceSet && later instanceof LayeredResourceSet) {
       const candidates = [...removedNames(earlier.base, later.base), ...earlier.ownResources().map((r) => r.name)];
       for (const name of candidates) if (!later.resources.has(name)) names.push(name);
     } else if (earlier !== later) for (const name of earlier.resources.keys()) if (!later.resources.has(name)) names.push(name);
-    byLater.set(later, names);
-  }
-  return names;
+    return names;
+  });
 }
 
 /**
