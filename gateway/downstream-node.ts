@@ -44,15 +44,45 @@ export function fromIncomingMessage(m: IncomingMessage, scheme: string): Downstr
 /** `close`: the listener is draining — end the connection after this response (Envoy sends Connection: close). */
 export function writeHttp1(res: ServerResponse, { response: out, method }: HcmResponse, close: boolean): void {
   const noBody = responseHasNoBody(out.status, method);
+  const more = out.more;
+  if (more && noBody) more.abort("no body for this response");
+  const streaming = more !== undefined && !noBody;
   const flat: string[] = [];
   for (const [k, v] of out.headers) {
-    if (k.charCodeAt(0) === 58 /* ":" */ || (k === "content-length" && !noBody) || (close && k === "connection")) continue;
+    // A streamed body keeps the upstream's content-length (none: chunked).
+    if (k.charCodeAt(0) === 58 /* ":" */ || (k === "content-length" && !noBody && !streaming) || (close && k === "connection")) continue;
     flat.push(k, v);
   }
-  if (!noBody) flat.push("content-length", String(out.body.length));
+  if (!noBody && !streaming) flat.push("content-length", String(out.body.length));
   if (close) flat.push("connection", "close");
   res.writeHead(out.status, flat);
-  res.end(noBody || out.body.length === 0 ? undefined : out.body);
+  if (!streaming) {
+    res.end(noBody || out.body.length === 0 ? undefined : out.body);
+    return;
+  }
+  if (out.body.length > 0) res.write(out.body);
+  let ended = false;
+  // HTTP/1 carries no trailers downstream (Envoy's default); an upstream failure closes the connection, so the
+  // client sees the response cut short.
+  more.start({
+    data: (c) => {
+      if (!res.write(c)) {
+        more.pause();
+        res.once("drain", () => more.resume());
+      }
+    },
+    end: () => {
+      ended = true;
+      res.end();
+    },
+    error: () => {
+      ended = true;
+      res.destroy();
+    },
+  });
+  res.once("close", () => {
+    if (!ended) more.abort("downstream closed");
+  });
 }
 
 // ---- HTTP/2 ----
@@ -92,7 +122,14 @@ export function fromHttp2Stream(stream: ServerHttp2Stream, rawHeaders: string[],
 }
 
 export function writeHttp2(stream: ServerHttp2Stream, { response: out, method }: HcmResponse): void {
-  if (stream.destroyed || stream.closed) return;
+  if (stream.destroyed || stream.closed) {
+    out.more?.abort("downstream closed");
+    return;
+  }
+  if (out.more) {
+    if (responseHasNoBody(out.status, method)) out.more.abort("no body for this response");
+    else return writeHttp2Streaming(stream, out);
+  }
   const noBody = responseHasNoBody(out.status, method) || out.body.length === 0;
   const trailers = out.trailers && out.trailers.length > 0 ? toOutgoing(out.trailers) : undefined;
   const headers: OutgoingHttpHeaders = toOutgoing(out.headers.filter(([k]) => k !== "content-length" && k !== "te"));
@@ -109,6 +146,48 @@ export function writeHttp2(stream: ServerHttp2Stream, { response: out, method }:
     // A header Node refuses (invalid characters): the stream is reset rather than answered half.
     if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
+}
+
+/** Headers now, then the body as it arrives, then the trailers; an upstream failure resets the stream. */
+function writeHttp2Streaming(stream: ServerHttp2Stream, out: HcmResponse["response"]): void {
+  const more = out.more!;
+  const headers: OutgoingHttpHeaders = toOutgoing(out.headers.filter(([k]) => k !== "te"));
+  headers[":status"] = out.status;
+  let trailers: OutgoingHttpHeaders | undefined;
+  let ended = false;
+  try {
+    // The trailers are known only at the end: the stream waits for them (none: an empty trailer block).
+    stream.respond(headers, { waitForTrailers: true });
+  } catch {
+    more.abort("response headers refused");
+    if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  stream.once("wantTrailers", () => {
+    // An empty trailer block is a HEADERS frame with END_STREAM: a clean end without trailers.
+    stream.sendTrailers(trailers ?? {});
+  });
+  if (out.body.length > 0) stream.write(out.body);
+  more.start({
+    data: (c) => {
+      if (!stream.write(c)) {
+        more.pause();
+        stream.once("drain", () => more.resume());
+      }
+    },
+    end: (t) => {
+      ended = true;
+      if (t && t.length > 0) trailers = toOutgoing(t);
+      stream.end();
+    },
+    error: () => {
+      ended = true;
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    },
+  });
+  stream.once("close", () => {
+    if (!ended) more.abort("downstream reset");
+  });
 }
 
 // ---- shared ----

@@ -5,6 +5,7 @@
 // Response (Hono, Workers).
 import type { BodyOutcome, FilterOutcome, HeaderMap, HttpStream, ResponseInfo, RouteProperties, StreamInfo, WasmPlugin } from "../wasm/host/index.js";
 import { formatDefault, type AccessLogSink } from "./access-log.js";
+import { BodyStream } from "./body-stream.js";
 import type { HcmConfig, RouteConfig, SocketAddr } from "./bootstrap/types.js";
 import { fromWebHeaders, getHeader, removeHeader, setHeader, toWebHeaders } from "./headers.js";
 import { isGrpcRequest, toGrpcLocalReply } from "./grpc-local-reply.js";
@@ -12,6 +13,7 @@ import { sanitizeEnvoyHeaders } from "./internal-address.js";
 import { peerConnectionInfo, type DownstreamTls } from "./peer-identity.js";
 import { localReply, type Router, type RouterResponse } from "./router.js";
 import type { RouteMatch } from "./routes.js";
+import { UpstreamError } from "./upstream.js";
 import { applyForwardClientCert, DEFAULT_FORWARD_CLIENT_CERT } from "./xfcc.js";
 
 /** A downstream request as the HCM needs it; built from a web Request (portable) or by a runtime's fast path. */
@@ -100,19 +102,28 @@ export class HttpConnectionManager {
       out = localReply(500, "internal error", "halyard_internal_error", []);
     }
     if (this.accessLogs.length > 0) {
-      const line = formatDefault({
-        startMs,
-        requestHeaders: headers,
-        responseHeaders: out.headers,
-        protocol: req.protocol ?? "HTTP/1.1",
-        status: out.status,
-        flags: out.flags,
-        bytesReceived,
-        bytesSent: out.body.length,
-        durationMs: Date.now() - startMs,
-        upstream: out.upstream,
+      const res = out;
+      const log = () => {
+        const line = formatDefault({
+          startMs,
+          requestHeaders: headers,
+          responseHeaders: res.headers,
+          protocol: req.protocol ?? "HTTP/1.1",
+          status: res.status,
+          flags: res.flags,
+          bytesReceived,
+          bytesSent: res.body.length + (res.more?.bytes ?? 0),
+          durationMs: Date.now() - startMs,
+          upstream: res.upstream,
+        });
+        for (const l of this.accessLogs) l(line);
+      };
+      // A streamed response is logged when it ends, with what ended it.
+      if (res.more) res.more.onFinish((e) => {
+        if (e) streamFailed(res, e);
+        log();
       });
-      for (const log of this.accessLogs) log(line);
+      else log();
     }
     return { response: out, method: req.method };
   }
@@ -156,6 +167,7 @@ export class HttpConnectionManager {
       filterState: new Map(),
     };
     const streams: HttpStream[] = [];
+    let streaming = false;
     try {
       for (const p of this.plugins) {
         const s = p.createStream(info);
@@ -176,9 +188,17 @@ export class HttpConnectionManager {
       if (res.upstream) responseInfo.upstreamAddress = `${res.upstream.address}:${res.upstream.port}`;
       for (const s of streams) s.setResponseInfo(responseInfo);
       const encoding = this.encode(streams, res, grpc);
-      return encoding instanceof Promise ? await encoding : encoding;
+      const encoded = encoding instanceof Promise ? await encoding : encoding;
+      // A streaming response keeps its filters until its body has gone through them.
+      if (encoded.more) {
+        streaming = true;
+        encoded.more.onFinish(() => {
+          for (const s of streams) s.done();
+        });
+      }
+      return encoded;
     } finally {
-      for (const s of streams) s.done();
+      if (!streaming) for (const s of streams) s.done();
     }
   }
 
@@ -252,25 +272,141 @@ export class HttpConnectionManager {
     const headers = res.headers;
     const trailers = res.trailers;
     const hasTrailers = trailers !== undefined && trailers.length > 0;
+    const streaming = res.more !== undefined;
     for (; step < 3 * n; step++) {
+      if (step === n && streaming) return this.encodeStreaming(streams, res, grpc);
       if (step === n && res.body.length === 0) step = 2 * n;
       // gRPC's status arrives in the trailers; response.grpc_status reads it from them.
       if (step >= 2 * n && !hasTrailers) break;
       const s = streams[n - 1 - (step % n)]!;
       const o: BodyOutcome | Promise<BodyOutcome> =
         settled ??
-        (step < n ? s.encodeHeaders(headers, res.body.length === 0 && !hasTrailers) : step < 2 * n ? s.encodeData(res.body, !hasTrailers) : s.encodeTrailers(trailers!));
+        (step < n ? s.encodeHeaders(headers, !streaming && res.body.length === 0 && !hasTrailers) : step < 2 * n ? s.encodeData(res.body, !hasTrailers) : s.encodeTrailers(trailers!));
       settled = null;
       if (o instanceof Promise) {
         const at = step;
         return o.then((r) => this.encode(streams, res, grpc, at, r));
       }
-      if (o.kind === "local_response") return filterLocalReply(o, grpc);
+      if (o.kind === "local_response") {
+        res.more?.abort("response replaced by a filter's local reply");
+        return filterLocalReply(o, grpc);
+      }
       if (o.body) res.body = o.body;
     }
-    const status = Number(getHeader(headers, ":status") ?? res.status);
-    res.status = Number.isInteger(status) ? status : res.status;
-    return res;
+    return settleStatus(res);
+  }
+
+  /**
+   * The body of a streaming response through the filters, chunk by chunk as it arrives (after its headers went
+   * through encodeHeaders): each chunk through every filter's encodeData in reverse order, end_of_stream on an empty
+   * last chunk (or the trailers through encodeTrailers). A filter that buffers (StopIterationAndBuffer) gets its
+   * data back with the next chunk from the host, so nothing passes it until it continues. Chunks are handled one
+   * at a time, in order, also when a filter answers later. A filter's local reply can no longer be sent: the
+   * stream is reset, as Envoy does once the response has started.
+   */
+  private encodeStreaming(streams: HttpStream[], res: RouterResponse, grpc: boolean): RouterResponse {
+    const up = res.more!;
+    const n = streams.length;
+    const jobs: Array<() => void | Promise<void>> = [];
+    let running = false;
+    const run = (): void => {
+      running = true;
+      while (jobs.length > 0) {
+        const r = jobs.shift()!();
+        if (r instanceof Promise) {
+          r.then(run, (e: unknown) => {
+            out.fail(e instanceof Error ? e : new Error(String(e)));
+            up.abort("filter failed");
+            running = false;
+          });
+          return;
+        }
+      }
+      running = false;
+    };
+    const enqueue = (job: () => void | Promise<void>) => {
+      if (out.finished) return;
+      jobs.push(job);
+      if (!running) run();
+    };
+    // Every filter from `from` on, in reverse order; null when one answered with a local reply.
+    const through = (chunk: Uint8Array, eos: boolean, from = 0): Uint8Array | null | Promise<Uint8Array | null> => {
+      for (let i = from; i < n; i++) {
+        const o = streams[n - 1 - i]!.encodeData(chunk, eos);
+        if (o instanceof Promise) {
+          const at = i;
+          return o.then((r) => (r.kind === "local_response" ? null : through(r.body ?? chunk, eos, at + 1)));
+        }
+        if (o.kind === "local_response") return null;
+        if (o.body) chunk = o.body;
+        if (chunk.length === 0 && !eos) return chunk; // held by this filter
+      }
+      return chunk;
+    };
+    const localAfterHeaders = () => {
+      out.fail(new Error("a filter sent a local reply after the response headers"));
+      up.abort("filter local reply after headers");
+    };
+    const data = (chunk: Uint8Array, eos: boolean, then?: () => void): void | Promise<void> => {
+      const passed = (c: Uint8Array | null) => {
+        if (c === null) return localAfterHeaders();
+        out.push(c);
+        then?.();
+      };
+      const r = through(chunk, eos);
+      if (r instanceof Promise) return r.then(passed);
+      passed(r);
+    };
+    const trailersThrough = (trailers: HeaderMap, from = 0): void | Promise<void> => {
+      for (let i = from; i < n; i++) {
+        const o = streams[n - 1 - i]!.encodeTrailers(trailers);
+        if (o instanceof Promise) {
+          const at = i;
+          return o.then((r) => (r.kind === "local_response" ? localAfterHeaders() : trailersThrough(trailers, at + 1)));
+        }
+        if (o.kind === "local_response") return localAfterHeaders();
+      }
+      out.end(trailers);
+    };
+    const sink = {
+      data: (c: Uint8Array) => enqueue(() => data(c, false)),
+      end: (trailers: HeaderMap | undefined) =>
+        enqueue(() => (trailers ? trailersThrough(trailers) : data(new Uint8Array(0), true, () => out.end()))),
+      error: (e: Error) => enqueue(() => out.fail(e)),
+    };
+    let started = false;
+    const out: BodyStream = new BodyStream({
+      pause: () => up.pause(),
+      resume: () => {
+        if (started) return up.resume();
+        started = true;
+        up.start(sink);
+      },
+      abort: () => up.abort("downstream reset"),
+    });
+    const prefix = res.body;
+    res.body = new Uint8Array(0);
+    res.more = out;
+    if (prefix.length > 0) enqueue(() => data(prefix, false));
+    return settleStatus(res);
+  }
+}
+
+function settleStatus(res: RouterResponse): RouterResponse {
+  const status = Number(getHeader(res.headers, ":status") ?? res.status);
+  res.status = Number.isInteger(status) ? status : res.status;
+  return res;
+}
+
+/** Envoy's flags for a response that ended abnormally after its headers: UT (route timeout), UR (upstream reset), DC. */
+function streamFailed(res: RouterResponse, e: Error): void {
+  if (e instanceof UpstreamError) {
+    const timeout = e.kind === "timeout";
+    res.flags.push(timeout ? "UT" : "UR");
+    res.details = timeout ? "upstream_response_timeout" : "upstream_reset_after_response_started{remote_reset}";
+  } else {
+    res.flags.push("DC");
+    res.details = "downstream_remote_disconnect";
   }
 }
 
@@ -329,7 +465,37 @@ export function toWebResponse(out: HcmResponse): Response {
   const res = out.response;
   const headers = toWebHeaders(res.headers);
   const noBody = responseHasNoBody(res.status, out.method);
+  if (res.more) {
+    if (noBody) res.more.abort("no body for this response");
+    // The upstream's content-length (if any) stays; the body streams.
+    else return new Response(webStream(res.body, res.more), { status: res.status, headers });
+  }
   if (!noBody) headers.set("content-length", String(res.body.length));
   // Bodies here are never backed by a SharedArrayBuffer.
   return new Response(noBody || res.body.length === 0 ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers });
+}
+
+/** A web ReadableStream of a streaming body: the part already here, then the rest, with flow control. */
+function webStream(first: Uint8Array, more: BodyStream): ReadableStream<Uint8Array> {
+  let started = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.length > 0) controller.enqueue(first);
+    },
+    pull(controller) {
+      if (started) return more.resume();
+      started = true;
+      more.start({
+        data: (c) => {
+          controller.enqueue(c);
+          if ((controller.desiredSize ?? 1) <= 0) more.pause();
+        },
+        end: () => controller.close(),
+        error: (e) => controller.error(e),
+      });
+    },
+    cancel() {
+      more.abort("downstream cancelled the response");
+    },
+  });
 }

@@ -4,6 +4,7 @@
 // local replies and response flags. The x-envoy-* control headers a filter sets are read here and never sent
 // upstream. Portable.
 import type { HeaderMap } from "../wasm/host/index.js";
+import type { BodyStream } from "./body-stream.js";
 import type { RetryPolicyConfig, SocketAddr } from "./bootstrap/types.js";
 import type { Cluster, ClusterManager, Host } from "./clusters.js";
 import { computeHash } from "./hash-policy.js";
@@ -17,6 +18,8 @@ export interface RouterResponse {
   body: Uint8Array;
   /** Response trailers (HTTP/2 and chunked HTTP/1.1 upstreams: gRPC's grpc-status, grpc-message). */
   trailers?: HeaderMap;
+  /** The rest of a response still arriving (`body` is what came with the headers); it carries the trailers. */
+  more?: BodyStream;
   /** Envoy's response code details and response flags (NR, NC, UH, UF, UC, UT, UO, URX) for logs and filters. */
   details: string;
   flags: string[];
@@ -264,6 +267,8 @@ export class Router {
       }
       final.attempts = attempt;
       if (!retriable) return final;
+      // Retried: a response that was still streaming is dropped (its upstream stream reset).
+      if (outcome.kind === "response") outcome.res.more?.abort("retried");
       // Envoy's RetryStateImpl::shouldRetry: the retry budget, then the cluster's max_retries breaker.
       if (retriesLeft === 0) {
         final.flags.push("URX");
@@ -304,14 +309,20 @@ export class Router {
     if (admission !== "ready" && !(await admission)) return { kind: "pending_timeout" };
     const t0 = this.now();
     const timeout = Number.isFinite(tryMs) ? Math.max(1, Math.min(tryMs, deadline - t0)) : 0;
+    let streaming = false;
     try {
       const res = await this.transport.send(host, cluster.config.connectTimeoutMs, req, timeout);
+      if (res.more) {
+        // The request stays active (circuit breakers) until its response has ended.
+        streaming = true;
+        res.more.onFinish(() => cluster.release(host));
+      }
       return { kind: "response", res, elapsedMs: this.now() - t0 };
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
       return { kind: "failure", failure: e.kind, ...(e.transportFailure ? { transportFailure: e.transportFailure } : {}) };
     } finally {
-      cluster.release(host);
+      if (!streaming) cluster.release(host);
     }
   }
 }
@@ -329,6 +340,7 @@ function upstreamReply(res: UpstreamResponse, host: Host, elapsedMs: number): Ro
   out.push(["x-envoy-upstream-service-time", String(elapsedMs)]);
   const reply: RouterResponse = { status: res.status, headers: out, body: res.body, details: "via_upstream", flags: [], upstream: host.address, local: false, attempts: 1 };
   if (res.trailers && res.trailers.length > 0) reply.trailers = res.trailers;
+  if (res.more) reply.more = res.more;
   return reply;
 }
 

@@ -11,6 +11,7 @@
 // - No upstream TLS: a target with a TLS transport socket fails (connect_failure) rather than going out in plain
 //   text. (Without a SecretSource the config builder already refuses such clusters.)
 import type { HeaderMap } from "../wasm/host/index.js";
+import { BodyStream } from "./body-stream.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
 
 export interface FetchTransportOptions {
@@ -19,6 +20,8 @@ export interface FetchTransportOptions {
 }
 
 const BODYLESS_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
+/** A response with a content-length up to this is read whole (one buffer downstream); others stream. */
+const WHOLE_BODY_LIMIT = 64 * 1024;
 
 export class FetchUpstreamTransport implements UpstreamTransport {
   private readonly fetchFn: typeof fetch;
@@ -40,6 +43,7 @@ export class FetchUpstreamTransport implements UpstreamTransport {
     const hasBody = req.body.length > 0 || !BODYLESS_METHODS.has(req.method);
     target.connectionOpened();
     let responded = false;
+    let streaming = false;
     try {
       const res = await this.fetchFn(url, {
         method: req.method,
@@ -49,6 +53,13 @@ export class FetchUpstreamTransport implements UpstreamTransport {
         ...(signal ? { signal } : {}),
       });
       responded = true;
+      const length = Number(res.headers.get("content-length") ?? NaN);
+      if (res.body && !(length <= WHOLE_BODY_LIMIT)) {
+        streaming = true;
+        const more = streamBody(res.body, () => signal?.aborted === true);
+        more.onFinish(() => target.connectionClosed());
+        return { status: res.status, headers: responseHeaders(res.headers), body: new Uint8Array(0), more };
+      }
       const body = new Uint8Array(await res.arrayBuffer());
       return { status: res.status, headers: responseHeaders(res.headers), body };
     } catch (e) {
@@ -56,7 +67,7 @@ export class FetchUpstreamTransport implements UpstreamTransport {
       const why = e instanceof Error ? e.message : String(e);
       throw new UpstreamError(responded ? "reset" : "connect_failure", why);
     } finally {
-      target.connectionClosed();
+      if (!streaming) target.connectionClosed();
     }
   }
 
@@ -87,4 +98,39 @@ function responseHeaders(headers: Headers): HeaderMap {
   });
   for (const c of headers.getSetCookie()) out.push(["set-cookie", c]);
   return out;
+}
+
+/** The rest of a fetch() response: read while the consumer wants more; its timeout signal still applies. */
+function streamBody(body: ReadableStream<Uint8Array>, timedOut: () => boolean): BodyStream {
+  const reader = body.getReader();
+  let paused = true;
+  let pumping = false;
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!paused && !more.finished) {
+        const { done, value } = await reader.read();
+        if (done) return more.end();
+        more.push(value);
+      }
+    } catch (e) {
+      more.fail(new UpstreamError(timedOut() ? "timeout" : "reset", e instanceof Error ? e.message : String(e)));
+    } finally {
+      pumping = false;
+    }
+  };
+  const more: BodyStream = new BodyStream({
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
+      void pump();
+    },
+    abort: () => {
+      reader.cancel().catch(() => {});
+    },
+  });
+  return more;
 }

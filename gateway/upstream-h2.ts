@@ -8,6 +8,7 @@
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import { connect as tlsConnect } from "node:tls";
 import type { HeaderMap } from "../wasm/host/index.js";
+import { BodyStream } from "./body-stream.js";
 import { tlsFailureReason, type UpstreamTlsConnection } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget } from "./upstream.js";
 
@@ -103,7 +104,8 @@ export class Http2UpstreamPool {
         reject(new UpstreamError(entry.connected ? "reset" : "connect_failure", e instanceof Error ? e.message : String(e)));
         return;
       }
-      if (timeoutMs > 0) routeTimer = setTimeout(() => finish(new UpstreamError("timeout", "upstream request timeout")), timeoutMs);
+      // The attempt's timeout covers the whole response (Envoy's route timeout): once it streams, it ends the stream.
+      if (timeoutMs > 0) routeTimer = setTimeout(() => fail(new UpstreamError("timeout", "upstream request timeout")), timeoutMs);
       if (!entry.connected && connectTimeoutMs > 0) {
         connectTimer = setTimeout(() => {
           if (entry.connected) return;
@@ -118,19 +120,53 @@ export class Http2UpstreamPool {
       let headers: HeaderMap = [];
       let trailers: HeaderMap | undefined;
       const chunks: Buffer[] = [];
+      // Once the response streams (`more`), failures end that stream instead of the promise.
+      let more: BodyStream | undefined;
+      const failStream = (err: UpstreamError) => {
+        clearTimeout(routeTimer);
+        if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        more!.fail(err);
+      };
+      const fail = (err: UpstreamError) => (more ? failStream(err) : finish(err));
       stream.on("response", (h: IncomingHttpHeaders) => {
         status = Number(h[":status"] ?? 502);
         headers = fromIncoming(h);
+        // What arrives with the headers in one read is answered whole; otherwise the rest streams.
+        setImmediate(() => {
+          if (settled || stream.readableEnded) return;
+          const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          more = new BodyStream({
+            pause: () => stream.pause(),
+            resume: () => stream.resume(),
+            abort: () => {
+              clearTimeout(routeTimer);
+              if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+            },
+          });
+          settled = true;
+          clearTimeout(connectTimer);
+          resolve({ status, headers, body, more });
+        });
       });
       stream.on("trailers", (t: IncomingHttpHeaders) => (trailers = fromIncoming(t)));
-      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("data", (c: Buffer) => (more ? more.push(c) : chunks.push(c)));
       stream.on("end", () => {
+        // A streamed response ends with its stream's close: Node also ends the readable side on a reset.
+        if (more) return;
         if (status === 0) return finish(failure("upstream stream ended without a response"));
         const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         finish(null, { status, headers, body, ...(trailers ? { trailers } : {}) });
       });
-      stream.on("error", (e: Error) => finish(failure(e.message)));
+      stream.on("error", (e: Error) => fail(more ? new UpstreamError("reset", e.message) : failure(e.message)));
       stream.on("close", () => {
+        if (more) {
+          if (more.finished) return;
+          if (stream.readableEnded && (stream.rstCode === undefined || stream.rstCode === constants.NGHTTP2_NO_ERROR)) {
+            clearTimeout(routeTimer);
+            return more.end(trailers);
+          }
+          return failStream(new UpstreamError("reset", `upstream stream reset (code ${stream.rstCode})`));
+        }
         if (!settled) finish(failure(`upstream stream closed (${stream.rstCode === undefined ? "no response" : `reset code ${stream.rstCode}`})`));
       });
       stream.end(req.body.length > 0 ? req.body : undefined);

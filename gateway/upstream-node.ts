@@ -10,6 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { lookup } from "node:dns/promises";
 import type { Socket } from "node:net";
 import type { HeaderMap } from "../wasm/host/index.js";
+import { BodyStream } from "./body-stream.js";
 import { Http2UpstreamPool } from "./upstream-h2.js";
 import { tlsFailureReason, UpstreamTlsContexts, type UpstreamTlsConnection, type WatchableSecretSource } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
@@ -81,6 +82,8 @@ export class NodeUpstreamTransport implements UpstreamTransport {
     return new Promise((resolve, reject) => {
       let settled = false;
       let connected = false;
+      // Once a response streams (`more`), failures end that stream instead of the promise.
+      let more: BodyStream | undefined;
       let routeTimer: ReturnType<typeof setTimeout> | undefined;
       let connectTimer: ReturnType<typeof setTimeout> | undefined;
       const finish = (err: Error | null, res?: UpstreamResponse) => {
@@ -106,7 +109,13 @@ export class NodeUpstreamTransport implements UpstreamTransport {
         setHost: false,
       };
       const cr: ClientRequest = tls ? httpsRequest(options) : request(options);
-      if (timeoutMs > 0) routeTimer = setTimeout(() => finish(new UpstreamError("timeout", "upstream request timeout")), timeoutMs);
+      // The attempt's timeout covers the whole response (Envoy's route timeout): once it streams, it ends the stream.
+      const onTimeout = () => {
+        const err = new UpstreamError("timeout", "upstream request timeout");
+        if (more) failStream(err);
+        else finish(err);
+      };
+      if (timeoutMs > 0) routeTimer = setTimeout(onTimeout, timeoutMs);
       cr.on("socket", (socket: Socket) => {
         if (!this.counted.has(socket)) {
           this.counted.add(socket);
@@ -130,21 +139,50 @@ export class NodeUpstreamTransport implements UpstreamTransport {
         else if (socket.connecting) socket.once("connect", onEstablished);
         else onEstablished();
       });
+      const failStream = (err: UpstreamError) => {
+        if (routeTimer !== undefined) clearTimeout(routeTimer);
+        cr.destroy();
+        more!.fail(err);
+      };
       cr.on("error", (e: NodeJS.ErrnoException) => {
+        if (more) return failStream(new UpstreamError("reset", e.message));
         const handshake = tls !== undefined && !connected && e.code !== "ECONNREFUSED";
         finish(new UpstreamError(connected ? "reset" : "connect_failure", e.message, handshake ? tlsFailureReason(e) : undefined));
       });
       cr.on("response", (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", (e) => finish(new UpstreamError("reset", e.message)));
-        res.on("aborted", () => finish(new UpstreamError("reset", "upstream response aborted")));
+        const fail = (err: UpstreamError) => (more ? failStream(err) : finish(err));
+        res.on("data", (c: Buffer) => (more ? more.push(c) : chunks.push(c)));
+        res.on("error", (e) => fail(new UpstreamError("reset", e.message)));
+        res.on("aborted", () => fail(new UpstreamError("reset", "upstream response aborted")));
         res.on("end", () => {
-          if (!res.complete) return finish(new UpstreamError("reset", "upstream response incomplete"));
+          if (!res.complete) return fail(new UpstreamError("reset", "upstream response incomplete"));
+          const trailers = res.rawTrailers.length > 0 ? rawHeaders(res.rawTrailers) : undefined;
+          if (more) {
+            if (routeTimer !== undefined) clearTimeout(routeTimer);
+            return more.end(trailers);
+          }
           const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           const out: UpstreamResponse = { status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body };
-          if (res.rawTrailers.length > 0) out.trailers = rawHeaders(res.rawTrailers);
+          if (trailers) out.trailers = trailers;
           finish(null, out);
+        });
+        // A response that came in one read is complete once the parser is done with that read (the common small
+        // answer: buffered, written with one end()); otherwise the rest streams.
+        process.nextTick(() => {
+          if (settled || res.complete) return;
+          const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          more = new BodyStream({
+            pause: () => res.pause(),
+            resume: () => res.resume(),
+            abort: () => {
+              if (routeTimer !== undefined) clearTimeout(routeTimer);
+              cr.destroy();
+            },
+          });
+          settled = true;
+          if (connectTimer !== undefined) clearTimeout(connectTimer);
+          resolve({ status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body, more });
         });
       });
       cr.end(req.body.length > 0 ? req.body : undefined);

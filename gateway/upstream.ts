@@ -1,5 +1,6 @@
 // How the router talks to an upstream endpoint; the Node implementation is upstream-node.ts. Portable.
 import type { HeaderMap } from "../wasm/host/index.js";
+import type { BodyStream } from "./body-stream.js";
 import type { SocketAddr, UpstreamTlsConfig } from "./bootstrap/types.js";
 
 export interface UpstreamRequest {
@@ -16,9 +17,15 @@ export interface UpstreamRequest {
 export interface UpstreamResponse {
   status: number;
   headers: HeaderMap;
+  /** The whole body; with `more`, the part that had arrived with the headers. */
   body: Uint8Array;
-  /** Response trailers, when the upstream sent any. */
+  /** Response trailers, when the upstream sent any (with `more`: they end that stream instead). */
   trailers?: HeaderMap;
+  /**
+   * Set when the response had not ended by the time its headers were handled: the rest of the body (and the
+   * trailers) as it arrives. The attempt's timeout keeps running until it ends; a reset fails it.
+   */
+  more?: BodyStream;
 }
 
 /** Per-endpoint keep-alive pool limits, from the cluster. */
