@@ -1,21 +1,10 @@
 // Durations as Go and Istio write them ("24h", "1h30m", "90s", "500ms") and back, for flags and error messages.
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+import { exactDurationMs } from "../translate/duration.js";
 
 /** Milliseconds, or undefined when `text` is not a positive duration. */
 export function parseDuration(text: string): number | undefined {
-  const s = text.trim();
-  if (s === "") return undefined;
-  let total = 0;
-  PART.lastIndex = 0;
-  while (PART.lastIndex < s.length) {
-    const at = PART.lastIndex;
-    const m = PART.exec(s);
-    if (!m || m.index !== at) return undefined;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-  }
-  total = Math.round(total);
+  const total = Math.round(exactDurationMs(text) ?? 0);
   return total > 0 ? total : undefined;
 }
 

@@ -4,8 +4,8 @@
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
 
-/** Milliseconds (fractions truncated, as Envoy keeps millisecond timeouts), or undefined when not a duration. */
-export function durationMs(text: string): number | undefined {
+/** Milliseconds with their fraction ("0" is 0), or undefined when `text` is not a duration. */
+export function exactDurationMs(text: string): number | undefined {
   const s = text.trim();
   if (s === "" || s === "0") return s === "0" ? 0 : undefined;
   let total = 0;
@@ -16,7 +16,13 @@ export function durationMs(text: string): number | undefined {
     if (!m || m.index !== at) return undefined;
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
   }
-  return Math.floor(total + 1e-9);
+  return total;
+}
+
+/** Milliseconds (fractions truncated, as Envoy keeps millisecond timeouts), or undefined when not a duration. */
+export function durationMs(text: string): number | undefined {
+  const total = exactDurationMs(text);
+  return total === undefined ? undefined : Math.floor(total + 1e-9);
 }
 
 /** Whole seconds (truncated), for CORS max age. */
