@@ -6,12 +6,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { HeaderMap } from "../wasm/host/index.js";
 import { splitAbsoluteForm } from "./absolute-form.js";
-import { responseHasNoBody, type DownstreamRequest, type HcmResponse } from "./hcm.js";
+import { BodyStream } from "./body-stream.js";
+import { responseHasNoBody, type DownstreamRequest, type HcmResponse, type StreamedBody } from "./hcm.js";
 import { fromIncoming, toOutgoing } from "./upstream-h2.js";
 
 const EMPTY = new Uint8Array(0);
 const NO_BODY = () => Promise.resolve(EMPTY);
 const NO_TRAILERS = (): HeaderMap => [];
+/** An HTTP/1 body with a content-length up to this is read whole (the common small POST); others stream. */
+const WHOLE_BODY_LIMIT = 64 * 1024;
 
 // ---- HTTP/1 ----
 
@@ -25,8 +28,11 @@ export function fromIncomingMessage(m: IncomingMessage, scheme: string): Downstr
     if (k === "host") authority ||= raw[i + 1]!;
     else headers.push([k, raw[i + 1]!]);
   }
-  const hasBody = m.headers["transfer-encoding"] !== undefined || Number(m.headers["content-length"] ?? 0) > 0;
+  const chunked = m.headers["transfer-encoding"] !== undefined;
+  const length = Number(m.headers["content-length"] ?? 0);
+  const hasBody = chunked || length > 0;
   if (!hasBody) m.resume();
+  const trailers = () => pairs(m.rawTrailers);
   const url = m.url ?? "/";
   const absolute = url.charCodeAt(0) === 47 /* "/" */ ? undefined : splitAbsoluteForm(url);
   return {
@@ -37,7 +43,8 @@ export function fromIncomingMessage(m: IncomingMessage, scheme: string): Downstr
     headers,
     protocol: m.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1",
     body: hasBody ? () => readAll(m) : NO_BODY,
-    trailers: hasBody ? () => pairs(m.rawTrailers) : NO_TRAILERS,
+    trailers: hasBody ? trailers : NO_TRAILERS,
+    ...(chunked || length > WHOLE_BODY_LIMIT ? { streamBody: () => readStreaming(m, trailers) } : {}),
   };
 }
 
@@ -109,6 +116,7 @@ export function fromHttp2Stream(stream: ServerHttp2Stream, rawHeaders: string[],
   });
   const ended = stream.endAfterHeaders;
   if (ended) stream.resume();
+  const streamBody = () => readStreaming(stream, () => trailers);
   return {
     method,
     path,
@@ -118,6 +126,7 @@ export function fromHttp2Stream(stream: ServerHttp2Stream, rawHeaders: string[],
     protocol: "HTTP/2",
     body: ended ? NO_BODY : () => readAll(stream),
     trailers: () => trailers,
+    ...(ended ? {} : { streamBody }),
   };
 }
 
@@ -204,6 +213,39 @@ function readAll(m: NodeJS.ReadableStream & { complete?: boolean; readableAborte
     m.on("error", reject);
     m.on("close", () => {
       if (!ended) reject(new Error("downstream closed the request before its body ended"));
+    });
+  });
+}
+
+type DownstreamBody = NodeJS.ReadableStream & { destroy(error?: Error): void };
+
+/**
+ * What has arrived once the current read is handled; when the body has not ended by then, the rest follows as a
+ * BodyStream with flow control (the downstream is paused while the upstream cannot take more) and the trailers.
+ */
+function readStreaming(m: DownstreamBody, trailers: () => HeaderMap): Promise<StreamedBody> {
+  return new Promise<StreamedBody>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    let more: BodyStream | undefined;
+    const whole = () => (chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    m.on("data", (c: Buffer) => (more ? more.push(c) : chunks.push(c)));
+    m.on("end", () => {
+      ended = true;
+      if (more) more.end(trailers());
+      else resolve({ body: whole() });
+    });
+    const failed = (e: Error) => (more ? more.fail(e) : reject(e));
+    m.on("error", failed);
+    m.on("close", () => {
+      if (!ended) failed(new Error("downstream closed the request before its body ended"));
+    });
+    setImmediate(() => {
+      if (ended) return;
+      const first = whole();
+      chunks.length = 0;
+      more = new BodyStream({ pause: () => m.pause(), resume: () => m.resume(), abort: () => m.destroy() });
+      resolve({ body: first, more });
     });
   });
 }

@@ -31,6 +31,16 @@ export interface DownstreamRequest {
   protocol?: string;
   /** The request's trailers (HTTP/2, chunked HTTP/1.1), complete once body() has resolved. */
   trailers?(): HeaderMap;
+  /**
+   * The body as a stream, instead of body(): resolves with what has arrived so far and, when the body has not
+   * ended yet, `more` (the rest, ended by the trailers). Absent: only body() (a runtime that reads bodies whole).
+   */
+  streamBody?(): Promise<StreamedBody>;
+}
+
+export interface StreamedBody {
+  body: Uint8Array;
+  more?: BodyStream;
 }
 
 export function fromWebRequest(req: Request): DownstreamRequest {
@@ -64,6 +74,7 @@ export interface HcmResponse {
 
 type LocalResponseOutcome = Extract<FilterOutcome, { kind: "local_response" }>;
 const NO_TRAILERS: HeaderMap = [];
+const EMPTY = new Uint8Array(0);
 
 export class HttpConnectionManager {
   constructor(
@@ -89,18 +100,27 @@ export class HttpConnectionManager {
     const grpc = isGrpcRequest(headers);
     let out: RouterResponse;
     let bytesReceived = 0;
+    // A request body still arriving (`more`) streams upstream; one that is all here takes the whole-body path.
+    let more: BodyStream | undefined;
     try {
-      const body = await req.body();
+      let body: Uint8Array;
+      if (req.streamBody) {
+        const first = await req.streamBody();
+        body = first.body;
+        more = first.more;
+      } else body = await req.body();
       bytesReceived = body.length;
-      const trailers = req.trailers?.() ?? NO_TRAILERS;
+      const trailers = more ? NO_TRAILERS : (req.trailers?.() ?? NO_TRAILERS);
       if (this.plugins.length === 0) {
-        out = await this.router.forward(headers, body, down, pick, trailers);
+        out = await this.router.forward(headers, body, down, pick, trailers, more);
         if (out.local && grpc) toGrpcLocalReply(out);
-      } else out = await this.filtered(req, down, headers, body, trailers, pick, startMs, grpc);
+      } else out = await this.filtered(req, down, headers, body, trailers, pick, startMs, grpc, more);
     } catch (e) {
       this.onError(`halyard gateway: ${this.config.statPrefix}: ${e instanceof Error ? e.message : String(e)}`);
       out = localReply(500, "internal error", "halyard_internal_error", []);
+      if (more && !more.finished) drain(more);
     }
+    const streamedIn = more;
     if (this.accessLogs.length > 0) {
       const res = out;
       const log = () => {
@@ -111,7 +131,7 @@ export class HttpConnectionManager {
           protocol: req.protocol ?? "HTTP/1.1",
           status: res.status,
           flags: res.flags,
-          bytesReceived,
+          bytesReceived: bytesReceived + (streamedIn?.bytes ?? 0),
           bytesSent: res.body.length + (res.more?.bytes ?? 0),
           durationMs: Date.now() - startMs,
           upstream: res.upstream,
@@ -137,6 +157,7 @@ export class HttpConnectionManager {
     pick: number,
     startMs: number,
     grpc: boolean,
+    more?: BodyStream,
   ): Promise<RouterResponse> {
     // The route as Envoy caches it: resolved on demand, dropped by a filter's clear_route_cache, then resolved again
     // from the headers as they are (scoped routes follow the scope header a filter wrote).
@@ -167,7 +188,9 @@ export class HttpConnectionManager {
       filterState: new Map(),
     };
     const streams: HttpStream[] = [];
-    let streaming = false;
+    // Bodies still streaming through the filters (request, response): the filters stay until both have ended.
+    const open: BodyStream[] = [];
+    let requestOut: BodyStream | undefined;
     try {
       for (const p of this.plugins) {
         const s = p.createStream(info);
@@ -175,11 +198,19 @@ export class HttpConnectionManager {
         streams.push(s);
       }
       // decode/encode stay synchronous while every filter answers synchronously: no promise, no microtask per filter.
-      const decoding = this.decode(streams, headers, body, trailers, grpc);
+      const decoding = this.decode(streams, headers, more ? EMPTY : body, trailers, grpc, 0, null, more !== undefined);
       const decoded = decoding instanceof Promise ? await decoding : decoding;
       let res: RouterResponse;
-      if (decoded.kind === "local") res = decoded.response;
-      else {
+      if (decoded.kind === "local") {
+        res = decoded.response;
+        if (more) drain(more);
+      } else if (more) {
+        // The headers went through with end_of_stream false; the body follows chunk by chunk as it arrives.
+        requestOut = this.decodeStreaming(streams, body, more);
+        open.push(requestOut);
+        res = await this.router.forward(headers, EMPTY, down, pick, NO_TRAILERS, requestOut);
+        if (res.local && grpc) toGrpcLocalReply(res);
+      } else {
         res = await this.router.forward(headers, decoded.body, down, pick, trailers);
         if (res.local && grpc) toGrpcLocalReply(res);
       }
@@ -190,15 +221,18 @@ export class HttpConnectionManager {
       const encoding = this.encode(streams, res, grpc);
       const encoded = encoding instanceof Promise ? await encoding : encoding;
       // A streaming response keeps its filters until its body has gone through them.
-      if (encoded.more) {
-        streaming = true;
-        encoded.more.onFinish(() => {
-          for (const s of streams) s.done();
-        });
-      }
+      if (encoded.more) open.push(encoded.more);
       return encoded;
+    } catch (e) {
+      requestOut?.abort("request failed");
+      throw e;
     } finally {
-      if (!streaming) for (const s of streams) s.done();
+      let left = open.length;
+      const release = () => {
+        if (--left <= 0) for (const s of streams) s.done();
+      };
+      if (left === 0) release();
+      else for (const b of open) b.onFinish(release);
     }
   }
 
@@ -244,26 +278,115 @@ export class HttpConnectionManager {
     grpc: boolean,
     step = 0,
     settled: BodyOutcome | null = null,
+    headersOnly = false,
   ): Decoded | Promise<Decoded> {
     const n = streams.length;
     const hasTrailers = trailers.length > 0;
     for (; step < 3 * n; step++) {
+      if (step === n && headersOnly) break; // a streamed body goes through decodeStreaming
       if (step === n && body.length === 0) step = 2 * n; // no body: on to the trailers
       if (step >= 2 * n && !hasTrailers) break;
       const s = streams[step % n]!;
       const o: BodyOutcome | Promise<BodyOutcome> =
         settled ??
-        (step < n ? s.decodeHeaders(headers, body.length === 0 && !hasTrailers) : step < 2 * n ? s.decodeData(body, !hasTrailers) : s.decodeTrailers(trailers));
+        (step < n ? s.decodeHeaders(headers, !headersOnly && body.length === 0 && !hasTrailers) : step < 2 * n ? s.decodeData(body, !hasTrailers) : s.decodeTrailers(trailers));
       settled = null;
       if (o instanceof Promise) {
         const at = step;
-        return o.then((r) => this.decode(streams, headers, body, trailers, grpc, at, r));
+        return o.then((r) => this.decode(streams, headers, body, trailers, grpc, at, r, headersOnly));
       }
       if (o.kind === "local_response") return { kind: "local", response: filterLocalReply(o, grpc) };
       if (o.body) body = o.body;
       if (step === 2 * n - 1 && getHeader(headers, "content-length") !== undefined) setHeader(headers, "content-length", String(body.length));
     }
     return { kind: "proxy", body };
+  }
+
+  /**
+   * A request body still arriving, through the filters after its headers: each chunk through every filter's
+   * decodeData in order (`first` is the part that came with the headers), then an empty last chunk with
+   * end_of_stream or the trailers through decodeTrailers. What passes goes on as the returned stream (the router's
+   * upstream body). A filter answering StopIterationAndBuffer gets its data back from the host with the next chunk,
+   * so nothing passes it until it continues or the body ends (buffered as Envoy does). Chunks are handled one at a
+   * time, in order. A local reply once the request has gone upstream cannot be sent: the upstream request is reset.
+   */
+  private decodeStreaming(streams: HttpStream[], first: Uint8Array, up: BodyStream): BodyStream {
+    const n = streams.length;
+    const jobs: Array<() => void | Promise<void>> = [];
+    let running = false;
+    const run = (): void => {
+      running = true;
+      while (jobs.length > 0) {
+        const r = jobs.shift()!();
+        if (r instanceof Promise) {
+          r.then(run, (e: unknown) => {
+            out.fail(e instanceof Error ? e : new Error(String(e)));
+            running = false;
+          });
+          return;
+        }
+      }
+      running = false;
+    };
+    const enqueue = (job: () => void | Promise<void>) => {
+      if (out.finished) return;
+      jobs.push(job);
+      if (!running) run();
+    };
+    const through = (chunk: Uint8Array, eos: boolean, from = 0): Uint8Array | null | Promise<Uint8Array | null> => {
+      for (let i = from; i < n; i++) {
+        const o = streams[i]!.decodeData(chunk, eos);
+        if (o instanceof Promise) {
+          const at = i;
+          return o.then((r) => (r.kind === "local_response" ? null : through(r.body ?? chunk, eos, at + 1)));
+        }
+        if (o.kind === "local_response") return null;
+        if (o.body) chunk = o.body;
+        if (chunk.length === 0 && !eos) return chunk; // held by this filter
+      }
+      return chunk;
+    };
+    const localAfterUpstream = () => out.fail(new Error("a filter sent a local reply after the request went upstream"));
+    const data = (chunk: Uint8Array, eos: boolean, then?: () => void): void | Promise<void> => {
+      const passed = (c: Uint8Array | null) => {
+        if (c === null) return localAfterUpstream();
+        out.push(c);
+        then?.();
+      };
+      const r = through(chunk, eos);
+      if (r instanceof Promise) return r.then(passed);
+      passed(r);
+    };
+    const trailersThrough = (trailers: HeaderMap, from = 0): void | Promise<void> => {
+      for (let i = from; i < n; i++) {
+        const o = streams[i]!.decodeTrailers(trailers);
+        if (o instanceof Promise) {
+          const at = i;
+          return o.then((r) => (r.kind === "local_response" ? localAfterUpstream() : trailersThrough(trailers, at + 1)));
+        }
+        if (o.kind === "local_response") return localAfterUpstream();
+      }
+      out.end(trailers);
+    };
+    const sink = {
+      data: (c: Uint8Array) => enqueue(() => data(c, false)),
+      end: (trailers: HeaderMap | undefined) =>
+        enqueue(() => (trailers ? trailersThrough(trailers) : data(new Uint8Array(0), true, () => out.end()))),
+      error: (e: Error) => enqueue(() => out.fail(e)),
+    };
+    let started = false;
+    const out: BodyStream = new BodyStream({
+      pause: () => up.pause(),
+      resume: () => {
+        if (started) return up.resume();
+        started = true;
+        up.start(sink);
+      },
+      // The upstream attempt is over; the downstream keeps sending and what it sends is dropped.
+      abort: () => drain(up),
+    });
+    if (first.length > 0) enqueue(() => data(first, false));
+    return out;
   }
 
   /** Response path: filters in reverse order, as Envoy's encoder chain runs; steps as in decode. */
@@ -389,6 +512,15 @@ export class HttpConnectionManager {
     res.more = out;
     if (prefix.length > 0) enqueue(() => data(prefix, false));
     return settleStatus(res);
+  }
+}
+
+/** Reads the rest of a request body nobody forwards, so the downstream can finish sending (no-op once it is read). */
+function drain(body: BodyStream): void {
+  try {
+    body.start({ data: () => {}, end: () => {}, error: () => {} });
+  } catch {
+    body.resume(); // already read by someone else
   }
 }
 

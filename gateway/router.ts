@@ -5,6 +5,7 @@
 // upstream. Portable.
 import type { HeaderMap } from "../wasm/host/index.js";
 import type { BodyStream } from "./body-stream.js";
+import { ReplayableRequestBody } from "./request-body.js";
 import type { RetryPolicyConfig, SocketAddr } from "./bootstrap/types.js";
 import type { Cluster, ClusterManager, Host } from "./clusters.js";
 import { computeHash } from "./hash-policy.js";
@@ -38,6 +39,7 @@ export interface RouterDownstream {
 
 const RESET_PREFIX = "upstream connect error or disconnect/reset before headers. reset reason: ";
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 // Request headers that steer the router and are removed before the request goes upstream.
 const CONTROL_HEADERS = new Set([
@@ -119,8 +121,27 @@ export class Router {
     return w.clusters[w.clusters.length - 1]!.name;
   }
 
-  /** `trailers`: the request's trailers (gRPC streams end with them), sent upstream when the protocol carries them. */
-  async forward(headers: HeaderMap, body: Uint8Array, down: RouterDownstream, pick: number, trailers: HeaderMap = []): Promise<RouterResponse> {
+  /**
+   * `trailers`: the request's trailers (gRPC streams end with them), sent upstream when the protocol carries them.
+   * `more`: the rest of a request body still arriving (`body` is what came first; the trailers end it): it streams
+   * upstream, kept for retries up to 1 MiB (past that the request is not retried).
+   */
+  async forward(headers: HeaderMap, body: Uint8Array, down: RouterDownstream, pick: number, trailers: HeaderMap = [], more?: BodyStream): Promise<RouterResponse> {
+    const replay = more ? new ReplayableRequestBody(body, more) : undefined;
+    const res = await this.route(headers, body, down, pick, trailers, replay);
+    // Answered here: nothing reads the rest of the body, which is drained so the downstream can finish sending.
+    if (replay && res.local) replay.detach();
+    return res;
+  }
+
+  private async route(
+    headers: HeaderMap,
+    body: Uint8Array,
+    down: RouterDownstream,
+    pick: number,
+    trailers: HeaderMap,
+    replay: ReplayableRequestBody | undefined,
+  ): Promise<RouterResponse> {
     const m = this.match(headers);
     if (!m) return localReply(404, "", "route_not_found", ["NR"]);
     if (m.virtualHost.requireTls) {
@@ -201,7 +222,7 @@ export class Router {
 
     const vhost = m.virtualHost;
     const req: UpstreamRequest = { method, path, headers: upstream, body, ...(trailers.length > 0 ? { trailers } : {}) };
-    const res = await this.attempts(cluster, policy, req, globalMs, perTryMs, hash, vhost.includeAttemptCount === true, pinned);
+    const res = await this.attempts(cluster, policy, req, globalMs, perTryMs, hash, vhost.includeAttemptCount === true, pinned, replay);
     if (setCookies.length > 0) for (const c of setCookies) res.headers.push(["set-cookie", c]);
     if (vhost.includeAttemptCountInResponse && res.attempts > 0) res.headers.push(["x-envoy-attempt-count", String(res.attempts)]);
     return res;
@@ -216,6 +237,7 @@ export class Router {
     hash: bigint | undefined,
     attemptCountHeader: boolean,
     pinned?: Host,
+    replay?: ReplayableRequestBody,
   ): Promise<RouterResponse> {
     const started = this.now();
     const deadline = globalMs > 0 ? started + globalMs : Infinity;
@@ -239,7 +261,8 @@ export class Router {
       if (expected > 0) headers.push(["x-envoy-expected-rq-timeout-ms", String(expected)]);
       if (attemptCountHeader) headers.push(["x-envoy-attempt-count", String(attempt)]);
 
-      const outcome = await this.attemptOnce(cluster, host, { ...req, headers }, tryMs, deadline);
+      const attemptReq: UpstreamRequest = replay ? { ...req, headers, body: EMPTY, more: replay.attempt() } : { ...req, headers };
+      const outcome = await this.attemptOnce(cluster, host, attemptReq, tryMs, deadline);
       if (holdsRetry) {
         cluster.endRetry();
         holdsRetry = false;
@@ -266,7 +289,8 @@ export class Router {
         final = done(failureReply(outcome.failure, outcome.transportFailure), host, attempt);
       }
       final.attempts = attempt;
-      if (!retriable) return final;
+      // A streamed body past the buffer limit cannot be sent again: no retry (Envoy's retry buffer overflow).
+      if (!retriable || (replay !== undefined && !replay.replayable)) return final;
       // Retried: a response that was still streaming is dropped (its upstream stream reset).
       if (outcome.kind === "response") outcome.res.more?.abort("retried");
       // Envoy's RetryStateImpl::shouldRetry: the retry budget, then the cluster's max_retries breaker.
@@ -288,6 +312,11 @@ export class Router {
         return done(timeoutReply(false), undefined, attempt);
       }
       if (wait > 0) await this.sleep(wait);
+      if (replay !== undefined && !replay.replayable) {
+        cluster.endRetry();
+        holdsRetry = false;
+        return final;
+      }
     }
   }
 

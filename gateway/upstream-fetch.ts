@@ -12,6 +12,7 @@
 //   text. (Without a SecretSource the config builder already refuses such clusters.)
 import type { HeaderMap } from "../wasm/host/index.js";
 import { BodyStream } from "./body-stream.js";
+import { readWhole } from "./request-body.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
 
 export interface FetchTransportOptions {
@@ -39,8 +40,12 @@ export class FetchUpstreamTransport implements UpstreamTransport {
     } catch (e) {
       throw new UpstreamError("connect_failure", `invalid request header: ${e instanceof Error ? e.message : String(e)}`);
     }
+    // fetch() gets a request body whole here: a streamed one is read to its end first.
+    const reqBody = req.more ? await readWhole(req.body, req.more).catch((e: unknown) => {
+      throw new UpstreamError("reset", `request body: ${e instanceof Error ? e.message : String(e)}`);
+    }) : req.body;
     const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
-    const hasBody = req.body.length > 0 || !BODYLESS_METHODS.has(req.method);
+    const hasBody = reqBody.length > 0 || !BODYLESS_METHODS.has(req.method);
     target.connectionOpened();
     let responded = false;
     let streaming = false;
@@ -49,7 +54,7 @@ export class FetchUpstreamTransport implements UpstreamTransport {
         method: req.method,
         headers,
         redirect: "manual",
-        ...(hasBody ? { body: req.body as Uint8Array<ArrayBuffer> } : {}),
+        ...(hasBody ? { body: reqBody as Uint8Array<ArrayBuffer> } : {}),
         ...(signal ? { signal } : {}),
       });
       responded = true;

@@ -91,16 +91,20 @@ export class Http2UpstreamPool {
         clearTimeout(connectTimer);
         if (err) {
           if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+          req.more?.abort("upstream attempt failed");
           reject(err);
         } else resolve(res!);
       };
       const failure = (message: string) => new UpstreamError(entry.connected ? "reset" : "connect_failure", message, entry.connected ? undefined : entry.tlsFailure);
 
-      const hasTrailers = req.trailers !== undefined && req.trailers.length > 0;
+      const streamed = req.more !== undefined;
+      // A streamed body's trailers (if any) are known at its end only: the stream always waits for them.
+      const hasTrailers = streamed || (req.trailers !== undefined && req.trailers.length > 0);
       let stream: ReturnType<ClientHttp2Session["request"]>;
       try {
-        stream = session.request(requestHeaders(req, target, tls !== undefined), { endStream: req.body.length === 0 && !hasTrailers, waitForTrailers: hasTrailers });
+        stream = session.request(requestHeaders(req, target, tls !== undefined), { endStream: !streamed && req.body.length === 0 && !hasTrailers, waitForTrailers: hasTrailers });
       } catch (e) {
+        req.more?.abort("upstream attempt failed");
         reject(new UpstreamError(entry.connected ? "reset" : "connect_failure", e instanceof Error ? e.message : String(e)));
         return;
       }
@@ -114,7 +118,9 @@ export class Http2UpstreamPool {
         }, connectTimeoutMs);
         session.once("connect", () => clearTimeout(connectTimer));
       }
-      if (hasTrailers) stream.once("wantTrailers", () => stream.sendTrailers(toOutgoing(req.trailers!)));
+      let lateTrailers: HeaderMap | undefined;
+      // An empty trailer block (HEADERS with END_STREAM) ends a streamed body that had none.
+      if (hasTrailers) stream.once("wantTrailers", () => stream.sendTrailers(toOutgoing((streamed ? lateTrailers : req.trailers) ?? [])));
 
       let status = 0;
       let headers: HeaderMap = [];
@@ -169,7 +175,29 @@ export class Http2UpstreamPool {
         }
         if (!settled) finish(failure(`upstream stream closed (${stream.rstCode === undefined ? "no response" : `reset code ${stream.rstCode}`})`));
       });
-      stream.end(req.body.length > 0 ? req.body : undefined);
+      if (!req.more) {
+        stream.end(req.body.length > 0 ? req.body : undefined);
+        return;
+      }
+      const body = req.more;
+      if (req.body.length > 0) stream.write(req.body);
+      stream.once("close", () => body.abort("upstream stream closed"));
+      // The stream's window (and the session's) pauses the downstream until the upstream reads on.
+      body.start({
+        data: (c) => {
+          if (!stream.write(c)) {
+            body.pause();
+            stream.once("drain", () => body.resume());
+          }
+        },
+        end: (t) => {
+          lateTrailers = t;
+          stream.end();
+        },
+        error: () => {
+          if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        },
+      });
     });
   }
 
@@ -184,7 +212,7 @@ function requestHeaders(req: UpstreamRequest, target: UpstreamTarget, secure: bo
   const out: OutgoingHttpHeaders = { ":method": req.method, ":path": req.path, ":scheme": secure ? "https" : "http", ":authority": target.key };
   for (const [k, v] of req.headers) {
     if (k === "host") out[":authority"] = v;
-    else if (k === "content-length") out[k] = String(req.body.length);
+    else if (k === "content-length") out[k] = req.more ? v : String(req.body.length);
     else if (FORBIDDEN.has(k) || (k === "te" && v.toLowerCase() !== "trailers")) continue;
     else append(out, k, v);
   }

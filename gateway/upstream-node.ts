@@ -93,12 +93,14 @@ export class NodeUpstreamTransport implements UpstreamTransport {
         if (connectTimer !== undefined) clearTimeout(connectTimer);
         if (err) {
           cr.destroy();
+          req.more?.abort("upstream attempt failed");
           reject(err);
         } else resolve(res!);
       };
       const flat: string[] = [];
-      for (const [k, v] of req.headers) if (k !== "content-length") flat.push(k, v);
-      if (req.body.length > 0 || !BODYLESS_METHODS.has(req.method)) flat.push("content-length", String(req.body.length));
+      // A streamed body keeps the downstream's content-length (none: chunked).
+      for (const [k, v] of req.headers) if (k !== "content-length" || req.more) flat.push(k, v);
+      if (!req.more && (req.body.length > 0 || !BODYLESS_METHODS.has(req.method))) flat.push("content-length", String(req.body.length));
       const options = {
         host: target.address.address,
         port: target.address.port,
@@ -185,7 +187,8 @@ export class NodeUpstreamTransport implements UpstreamTransport {
           resolve({ status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body, more });
         });
       });
-      cr.end(req.body.length > 0 ? req.body : undefined);
+      if (req.more) writeStreamed(cr, req.body, req.more);
+      else cr.end(req.body.length > 0 ? req.body : undefined);
     });
   }
 
@@ -202,6 +205,23 @@ export class NodeUpstreamTransport implements UpstreamTransport {
     this.h2.close();
     this.tls.close();
   }
+}
+
+/** The request body as it arrives: a full socket pauses the downstream until it drains. No trailers on HTTP/1. */
+function writeStreamed(cr: ClientRequest, first: Uint8Array, more: BodyStream): void {
+  if (first.length > 0) cr.write(first);
+  else cr.flushHeaders();
+  cr.once("close", () => more.abort("upstream request closed"));
+  more.start({
+    data: (c) => {
+      if (!cr.write(c)) {
+        more.pause();
+        cr.once("drain", () => more.resume());
+      }
+    },
+    end: () => cr.end(),
+    error: () => cr.destroy(),
+  });
 }
 
 function rawHeaders(raw: string[]): HeaderMap {

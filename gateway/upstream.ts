@@ -9,9 +9,15 @@ export interface UpstreamRequest {
   path: string;
   /** Regular headers only (host included), hop-by-hop already removed. */
   headers: HeaderMap;
+  /** The whole body; with `more`, the part that had arrived before the request went upstream. */
   body: Uint8Array;
   /** Request trailers; sent when the upstream protocol carries them (HTTP/2). */
   trailers?: HeaderMap;
+  /**
+   * Set when the request body is still arriving: the rest of it (and the trailers, which end it), streamed upstream
+   * as it comes with flow control. The transport starts it and aborts it when the attempt ends early.
+   */
+  more?: BodyStream;
 }
 
 export interface UpstreamResponse {

@@ -3,10 +3,12 @@
 // (a gate shared in this process, bounded waits), so a gateway that buffered whole responses would never deliver
 // anything. Also: a bidi-streaming echo, a 20 MiB response with the gateway's RSS growth bounded, a wasm filter with
 // response body callbacks seeing every chunk (and StopIterationAndBuffer), upstream resets after the headers, and
-// retries before them.
+// retries before them. Request bodies: a ping-pong bidi gRPC call, chunked HTTP/1.1 and HTTP/2 uploads the upstream
+// sees piece by piece (the client waits on each piece, bounded), HTTP/2 request trailers, a 20 MiB upload to a
+// stalled upstream with the gateway's RSS growth bounded, and retries of streamed bodies under / over 1 MiB.
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, get as httpGet, type IncomingMessage, type Server } from "node:http";
-import { createServer as createH2cServer, type Http2Server } from "node:http2";
+import { createServer as createHttpServer, get as httpGet, request as httpRequest, type ClientRequest, type IncomingMessage, type Server } from "node:http";
+import { connect as h2Connect, createServer as createH2cServer, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -74,8 +76,17 @@ type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 let grpcServer: grpc.Server;
 let resetServer: Http2Server;
+let trailerServer: Http2Server;
 let web: Server;
 let flakyAttempts = 0;
+/** Attempts per upload id on /flaky-upload (the first one answers 503). */
+const uploadAttempts = new Map<string, number>();
+/** /sink holds its request unread until this is resolved. */
+let releaseSink: () => void = () => {};
+let sinkHeld: Promise<void> = Promise.resolve();
+/** Request bytes /sink has read so far. */
+let sinkRead = 0;
+const PIECE = 16;
 /** Bytes the /big upstream has handed to its socket so far. */
 let bigWritten = 0;
 let gw: GatewayChild;
@@ -126,6 +137,28 @@ function startResetServer(): Promise<number> {
   return new Promise((resolve) => resetServer.listen(0, "127.0.0.1", () => resolve((resetServer.address() as AddressInfo).port)));
 }
 
+/** An HTTP/2 upstream that marks each request piece as it arrives and answers with the request trailers it got. */
+function startTrailerServer(): Promise<number> {
+  trailerServer = createH2cServer();
+  trailerServer.on("stream", (stream, headers) => {
+    const id = new URL(String(headers[":path"]), "http://x").searchParams.get("id") ?? "";
+    let got = 0;
+    let trailers = "";
+    stream.on("error", () => {});
+    stream.on("trailers", (t) => (trailers = String(t["x-client-end"] ?? "")));
+    stream.on("data", (c: Buffer) => {
+      const before = Math.floor(got / PIECE);
+      got += c.length;
+      for (let k = before; k < Math.floor(got / PIECE); k++) gates.mark(id, k);
+    });
+    stream.on("end", () => {
+      stream.respond({ ":status": 200 });
+      stream.end(`${got} bytes, trailer ${trailers || "none"}`);
+    });
+  });
+  return new Promise((resolve) => trailerServer.listen(0, "127.0.0.1", () => resolve((trailerServer.address() as AddressInfo).port)));
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function startWeb(): Promise<number> {
@@ -156,6 +189,30 @@ function startWeb(): Promise<number> {
         res.writeHead(200, { "content-type": "text/plain" });
         res.write("partial ");
         setTimeout(() => res.socket?.destroy(), 100);
+      } else if (url.pathname === "/upload") {
+        // Marks each fixed-size piece of the request body as it arrives, so the client can wait on it.
+        let got = 0;
+        req.on("data", (c: Buffer) => {
+          const before = Math.floor(got / PIECE);
+          got += c.length;
+          for (let k = before; k < Math.floor(got / PIECE); k++) gates.mark(id, k);
+        });
+        req.on("end", () => res.end(`${got} ${req.headers["transfer-encoding"] ?? "-"}`));
+      } else if (url.pathname === "/sink") {
+        await sinkHeld;
+        req.on("data", (c: Buffer) => (sinkRead += c.length));
+        req.on("end", () => res.end(String(sinkRead)));
+      } else if (url.pathname === "/flaky-upload") {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const attempt = (uploadAttempts.get(id) ?? 0) + 1;
+        uploadAttempts.set(id, attempt);
+        if (attempt === 1) {
+          res.writeHead(503, { "content-length": "0" });
+          res.end();
+          return;
+        }
+        res.end(`attempt ${attempt}: ${Buffer.concat(chunks).length} bytes`);
       } else if (url.pathname === "/flaky") {
         if (flakyAttempts++ === 0) {
           res.writeHead(503, { "content-length": "0" });
@@ -179,11 +236,12 @@ function startWeb(): Promise<number> {
 beforeAll(async () => {
   requireBuiltCli();
   const dir = tempDir("halyard-stream-");
-  const [grpcPort, resetPort, webPort, filter] = await Promise.all([
+  const [grpcPort, resetPort, webPort, filter, trailerPort] = await Promise.all([
     startGrpc(),
     startResetServer(),
     startWeb(),
     compileAS("test/fixtures/as/body-chunks-filter.ts", ROUTES.flatMap((r) => ["--use", r])),
+    startTrailerServer(),
   ]);
   writeFileSync(join(dir, "body-chunks.wasm"), filter);
   const virtualHosts = [
@@ -193,6 +251,8 @@ beforeAll(async () => {
       routes: [
         { match: { prefix: "/test.Watch/" }, route: { cluster: "grpc", timeout: "0s" } },
         { match: { prefix: "/test.Reset/" }, route: { cluster: "grpc-reset" } },
+        { match: { prefix: "/h2-upload" }, route: { cluster: "h2-echo", timeout: "0s" } },
+        { match: { prefix: "/flaky-upload" }, route: { cluster: "web", timeout: "0s", retry_policy: { retry_on: "5xx", num_retries: 2 } } },
         { match: { prefix: "/flaky" }, route: { cluster: "web", retry_policy: { retry_on: "5xx", num_retries: 2 } } },
         { match: { prefix: "/" }, route: { cluster: "web", timeout: "0s" } },
       ],
@@ -214,7 +274,7 @@ beforeAll(async () => {
     virtualHosts,
     httpFilters: [wasmFilter({ name: "body-chunks", rootId: "test.body_chunks", filename: join(dir, "body-chunks.wasm") })],
   });
-  const file = writeYaml(dir, "stream.yaml", bootstrap([plain, filtered], [http2("grpc", grpcPort), http2("grpc-reset", resetPort), staticCluster("web", [webPort])]));
+  const file = writeYaml(dir, "stream.yaml", bootstrap([plain, filtered], [http2("grpc", grpcPort), http2("grpc-reset", resetPort), http2("h2-echo", trailerPort), staticCluster("web", [webPort])]));
   gw = spawnGateway(["-c", file]);
   plainTarget = (await gw.waitFor(/listener "plain" on http:\/\/(\S+)/, 20_000))[1]!;
   filteredTarget = (await gw.waitFor(/listener "filtered" on http:\/\/(\S+)/, 20_000))[1]!;
@@ -225,6 +285,7 @@ afterAll(async () => {
   await gw?.stop();
   grpcServer?.forceShutdown();
   resetServer?.close();
+  trailerServer?.close();
   web?.closeAllConnections();
   web?.close();
 });
@@ -396,5 +457,150 @@ describe("a wasm filter with response body callbacks on a streamed response", ()
     const { body } = await get(filteredTarget, "/buffer?n=3", (c) => chunks.push(c));
     expect(body).toBe("[data: 0\n\ndata: 1\n\ndata: 2\n\n]");
     expect(chunks.join("")).toBe(body);
+  });
+});
+
+/** An HTTP/1.1 request whose body the caller writes; resolves with the response once it has ended. */
+function upload(target: string, path: string, headers: Record<string, string> = {}): { req: ClientRequest; done: Promise<{ status: number; body: string }> } {
+  let req!: ClientRequest;
+  const done = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req = httpRequest(`http://${target}${path}`, { method: "POST", agent: false, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.setTimeout(20_000, () => req.destroy(new Error("client timeout")));
+  });
+  return { req, done };
+}
+
+/** Writes `data`, waiting for the socket to drain when it is full; counts what was handed over. */
+async function writeAll(req: ClientRequest, data: Buffer, onWritten: (n: number) => void): Promise<void> {
+  if (!req.write(data)) await new Promise((r) => req.once("drain", r));
+  onWritten(data.length);
+}
+
+describe("request bodies stream upstream", () => {
+  it("carries a ping-pong bidi gRPC call: message k+1 is sent only after reply k arrived", async () => {
+      const c = client(plainTarget);
+      const n = 5;
+      const replies = await new Promise<string[]>((resolve, reject) => {
+        const out: string[] = [];
+        const call = c.Chat!({ deadline: Date.now() + 10_000 }) as grpc.ClientDuplexStream<Msg, Msg>;
+        // Bounded: a gateway waiting for the end of the request stream never answers message 0.
+        const stuck = setTimeout(() => reject(new Error(`no reply to message ${out.length} (request buffered?)`)), WAIT_MS);
+        call.on("data", (m: Msg) => {
+          out.push(m.text);
+          if (out.length < n) call.write({ text: `m${out.length}` });
+          else call.end();
+        });
+        call.on("error", reject);
+        call.on("status", (st: grpc.StatusObject) => {
+          clearTimeout(stuck);
+          if (st.code === grpc.status.OK) resolve(out);
+          else reject(new Error(st.details));
+        });
+        call.write({ text: "m0" });
+      });
+      c.close();
+      expect(replies).toEqual(["echo m0", "echo m1", "echo m2", "echo m3", "echo m4"]);
+  });
+
+  // Through the filtered listener every request chunk passes the wasm filter's decodeData (Continue) on its way.
+  for (const [name, target, wrap] of [
+    ["", () => plainTarget, (b: string) => b],
+    [" through a wasm filter", () => filteredTarget, (b: string) => `[${b}]`],
+  ] as const) {
+    it(`streams an HTTP/1.1 chunked upload${name}: the upstream sees each piece before the client has finished`, async () => {
+      const id = `upload${name}`;
+      const { req, done } = upload(target(), `/upload?id=${encodeURIComponent(id)}`);
+      for (let k = 0; k < 4; k++) {
+        req.write(`piece ${k}`.padEnd(PIECE, "."));
+        await gates.wait(id, k); // rejects after WAIT_MS when the gateway holds the body
+      }
+      req.end();
+      const res = await done;
+      expect(res.status).toBe(200);
+      expect(res.body).toBe(wrap(`${4 * PIECE} chunked`));
+    });
+  }
+
+  it("streams an HTTP/2 request body upstream piece by piece and sends its trailers at the end", async () => {
+    const id = "h2-upload";
+    const session = h2Connect(`http://${plainTarget}`);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": `/h2-upload?id=${id}` }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers({ "x-client-end": "done" }));
+      const answer = new Promise<string>((resolve, reject) => {
+        let body = "";
+        stream.setEncoding("utf8");
+        stream.on("data", (c: string) => (body += c));
+        stream.on("end", () => resolve(body));
+        stream.on("error", reject);
+      });
+      for (let k = 0; k < 3; k++) {
+        stream.write(`h2 piece ${k}`.padEnd(PIECE, "."));
+        await gates.wait(id, k);
+      }
+      stream.end();
+      expect(await answer).toBe(`${3 * PIECE} bytes, trailer done`);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("streams a 20 MiB upload under flow control: a stalled upstream stalls the client, RSS stays bounded", async () => {
+    const size = 20 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 0x62);
+    sinkRead = 0;
+    sinkHeld = new Promise((r) => (releaseSink = r));
+    const before = gatewayRssKiB();
+    const { req, done } = upload(plainTarget, "/sink", { "content-length": String(size) });
+    let written = 0;
+    const writing = (async () => {
+      for (let sent = 0; sent < size; sent += chunk.length) await writeAll(req, chunk, (n) => (written += n));
+      req.end();
+    })();
+    let last = -1;
+    for (let i = 0; i < 25 && written !== last; i++) {
+      last = written;
+      await sleep(200);
+    }
+    const stalledAt = written;
+    const growthMiB = (gatewayRssKiB() - before) / 1024;
+    console.log(`20 MiB upload, upstream stalled: client wrote ${(stalledAt / 1048576).toFixed(1)} MiB; gateway RSS growth ${growthMiB.toFixed(1)} MiB`);
+    expect(stalledAt).toBeLessThan(size);
+    expect(growthMiB).toBeLessThan(20);
+    releaseSink();
+    await writing;
+    const res = await done;
+    expect(res.status).toBe(200);
+    expect(Number(res.body)).toBe(size);
+  });
+
+  it("still retries a streamed request whose body is small (503, then 200 with the whole body resent)", async () => {
+    const id = "small";
+    const { req, done } = upload(plainTarget, `/flaky-upload?id=${id}`);
+    req.write("first half, ");
+    await sleep(50);
+    req.end("second half");
+    const res = await done;
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(`attempt 2: ${"first half, second half".length} bytes`);
+    expect(uploadAttempts.get(id)).toBe(2);
+  });
+
+  it("does not retry a request whose streamed body is over 1 MiB (Envoy's buffer limit)", async () => {
+    const id = "large";
+    const { req, done } = upload(plainTarget, `/flaky-upload?id=${id}`);
+    const chunk = Buffer.alloc(64 * 1024, 0x63);
+    for (let i = 0; i < 32; i++) await writeAll(req, chunk, () => {});
+    req.end();
+    const res = await done;
+    expect(res.status).toBe(503);
+    expect(uploadAttempts.get(id)).toBe(1);
   });
 });
