@@ -6,6 +6,7 @@
 import type { BodyOutcome, FilterOutcome, HeaderMap, HttpStream, ResponseInfo, RouteProperties, StreamInfo, WasmPlugin } from "../wasm/host/index.js";
 import { formatDefault, type AccessLogSink } from "./access-log.js";
 import { BodyStream } from "./body-stream.js";
+import { filteredBody } from "./filtered-body.js";
 import type { HcmConfig, RouteConfig, SocketAddr } from "./bootstrap/types.js";
 import { fromWebHeaders, getHeader, removeHeader, setHeader, toWebHeaders } from "./headers.js";
 import { isGrpcRequest, toGrpcLocalReply } from "./grpc-local-reply.js";
@@ -311,82 +312,14 @@ export class HttpConnectionManager {
    * time, in order. A local reply once the request has gone upstream cannot be sent: the upstream request is reset.
    */
   private decodeStreaming(streams: HttpStream[], first: Uint8Array, up: BodyStream): BodyStream {
-    const n = streams.length;
-    const jobs: Array<() => void | Promise<void>> = [];
-    let running = false;
-    const run = (): void => {
-      running = true;
-      while (jobs.length > 0) {
-        const r = jobs.shift()!();
-        if (r instanceof Promise) {
-          r.then(run, (e: unknown) => {
-            out.fail(e instanceof Error ? e : new Error(String(e)));
-            running = false;
-          });
-          return;
-        }
-      }
-      running = false;
-    };
-    const enqueue = (job: () => void | Promise<void>) => {
-      if (out.finished) return;
-      jobs.push(job);
-      if (!running) run();
-    };
-    const through = (chunk: Uint8Array, eos: boolean, from = 0): Uint8Array | null | Promise<Uint8Array | null> => {
-      for (let i = from; i < n; i++) {
-        const o = streams[i]!.decodeData(chunk, eos);
-        if (o instanceof Promise) {
-          const at = i;
-          return o.then((r) => (r.kind === "local_response" ? null : through(r.body ?? chunk, eos, at + 1)));
-        }
-        if (o.kind === "local_response") return null;
-        if (o.body) chunk = o.body;
-        if (chunk.length === 0 && !eos) return chunk; // held by this filter
-      }
-      return chunk;
-    };
-    const localAfterUpstream = () => out.fail(new Error("a filter sent a local reply after the request went upstream"));
-    const data = (chunk: Uint8Array, eos: boolean, then?: () => void): void | Promise<void> => {
-      const passed = (c: Uint8Array | null) => {
-        if (c === null) return localAfterUpstream();
-        out.push(c);
-        then?.();
-      };
-      const r = through(chunk, eos);
-      if (r instanceof Promise) return r.then(passed);
-      passed(r);
-    };
-    const trailersThrough = (trailers: HeaderMap, from = 0): void | Promise<void> => {
-      for (let i = from; i < n; i++) {
-        const o = streams[i]!.decodeTrailers(trailers);
-        if (o instanceof Promise) {
-          const at = i;
-          return o.then((r) => (r.kind === "local_response" ? localAfterUpstream() : trailersThrough(trailers, at + 1)));
-        }
-        if (o.kind === "local_response") return localAfterUpstream();
-      }
-      out.end(trailers);
-    };
-    const sink = {
-      data: (c: Uint8Array) => enqueue(() => data(c, false)),
-      end: (trailers: HeaderMap | undefined) =>
-        enqueue(() => (trailers ? trailersThrough(trailers) : data(new Uint8Array(0), true, () => out.end()))),
-      error: (e: Error) => enqueue(() => out.fail(e)),
-    };
-    let started = false;
-    const out: BodyStream = new BodyStream({
-      pause: () => up.pause(),
-      resume: () => {
-        if (started) return up.resume();
-        started = true;
-        up.start(sink);
-      },
+    return filteredBody({
+      filters: streams.map((s) => ({ data: (c, eos) => s.decodeData(c, eos), trailers: (t) => s.decodeTrailers(t) })),
+      source: up,
+      first,
+      lateLocalReply: (out) => out.fail(new Error("a filter sent a local reply after the request went upstream")),
       // The upstream attempt is over; the downstream keeps sending and what it sends is dropped.
       abort: () => drain(up),
     });
-    if (first.length > 0) enqueue(() => data(first, false));
-    return out;
   }
 
   /** Response path: filters in reverse order, as Envoy's encoder chain runs; steps as in decode. */
@@ -429,88 +362,19 @@ export class HttpConnectionManager {
    */
   private encodeStreaming(streams: HttpStream[], res: RouterResponse, grpc: boolean): RouterResponse {
     const up = res.more!;
-    const n = streams.length;
-    const jobs: Array<() => void | Promise<void>> = [];
-    let running = false;
-    const run = (): void => {
-      running = true;
-      while (jobs.length > 0) {
-        const r = jobs.shift()!();
-        if (r instanceof Promise) {
-          r.then(run, (e: unknown) => {
-            out.fail(e instanceof Error ? e : new Error(String(e)));
-            up.abort("filter failed");
-            running = false;
-          });
-          return;
-        }
-      }
-      running = false;
-    };
-    const enqueue = (job: () => void | Promise<void>) => {
-      if (out.finished) return;
-      jobs.push(job);
-      if (!running) run();
-    };
-    // Every filter from `from` on, in reverse order; null when one answered with a local reply.
-    const through = (chunk: Uint8Array, eos: boolean, from = 0): Uint8Array | null | Promise<Uint8Array | null> => {
-      for (let i = from; i < n; i++) {
-        const o = streams[n - 1 - i]!.encodeData(chunk, eos);
-        if (o instanceof Promise) {
-          const at = i;
-          return o.then((r) => (r.kind === "local_response" ? null : through(r.body ?? chunk, eos, at + 1)));
-        }
-        if (o.kind === "local_response") return null;
-        if (o.body) chunk = o.body;
-        if (chunk.length === 0 && !eos) return chunk; // held by this filter
-      }
-      return chunk;
-    };
-    const localAfterHeaders = () => {
-      out.fail(new Error("a filter sent a local reply after the response headers"));
-      up.abort("filter local reply after headers");
-    };
-    const data = (chunk: Uint8Array, eos: boolean, then?: () => void): void | Promise<void> => {
-      const passed = (c: Uint8Array | null) => {
-        if (c === null) return localAfterHeaders();
-        out.push(c);
-        then?.();
-      };
-      const r = through(chunk, eos);
-      if (r instanceof Promise) return r.then(passed);
-      passed(r);
-    };
-    const trailersThrough = (trailers: HeaderMap, from = 0): void | Promise<void> => {
-      for (let i = from; i < n; i++) {
-        const o = streams[n - 1 - i]!.encodeTrailers(trailers);
-        if (o instanceof Promise) {
-          const at = i;
-          return o.then((r) => (r.kind === "local_response" ? localAfterHeaders() : trailersThrough(trailers, at + 1)));
-        }
-        if (o.kind === "local_response") return localAfterHeaders();
-      }
-      out.end(trailers);
-    };
-    const sink = {
-      data: (c: Uint8Array) => enqueue(() => data(c, false)),
-      end: (trailers: HeaderMap | undefined) =>
-        enqueue(() => (trailers ? trailersThrough(trailers) : data(new Uint8Array(0), true, () => out.end()))),
-      error: (e: Error) => enqueue(() => out.fail(e)),
-    };
-    let started = false;
-    const out: BodyStream = new BodyStream({
-      pause: () => up.pause(),
-      resume: () => {
-        if (started) return up.resume();
-        started = true;
-        up.start(sink);
+    const out = filteredBody({
+      filters: [...streams].reverse().map((s) => ({ data: (c, eos) => s.encodeData(c, eos), trailers: (t) => s.encodeTrailers(t) })),
+      source: up,
+      first: res.body,
+      lateLocalReply: (body) => {
+        body.fail(new Error("a filter sent a local reply after the response headers"));
+        up.abort("filter local reply after headers");
       },
+      onFilterError: () => up.abort("filter failed"),
       abort: () => up.abort("downstream reset"),
     });
-    const prefix = res.body;
     res.body = new Uint8Array(0);
     res.more = out;
-    if (prefix.length > 0) enqueue(() => data(prefix, false));
     return settleStatus(res);
   }
 }
