@@ -2,7 +2,7 @@
 // toBinary), a push that changes one resource sends that one resource, ACKs without subscription changes send
 // nothing, and an unsubscribe / resubscribe / wildcard switch still sends what the client lacks.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { DeltaDiscoveryResponseSchema, ResourceSchema, type DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { deltaResourceEntry, encodeDeltaDiscoveryResponse } from "../control/xds/encoded-response.js";
@@ -19,26 +19,10 @@ import {
 } from "../control/xds/snapshot.js";
 import { edsCluster, loadAssignment } from "./helpers/xds-resources.js";
 import { deltaRequest, openDelta, type DeltaStream } from "./helpers/xds-raw-client.js";
-import { startControlPlane, type TestControlPlane } from "./helpers/xds-server.js";
+import { useControlPlane } from "./helpers/xds-server.js";
 
-let cp: TestControlPlane;
-const streams: DeltaStream[] = [];
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-});
-afterEach(() => {
-  for (const s of streams.splice(0)) s.close();
-});
-afterAll(async () => {
-  await cp?.close();
-});
-
-function stream(): DeltaStream {
-  const s = openDelta(cp.xdsPort);
-  streams.push(s);
-  return s;
-}
+const fixture = useControlPlane(openDelta);
+const stream = () => fixture.stream();
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `c${String(i).padStart(4, "0")}`);
 
@@ -104,7 +88,7 @@ describe("delta ADS pushes", () => {
 
   it("sends one changed resource of 400, nothing for plain ACKs, and survives unsubscribe, resubscribe and a wildcard switch", async () => {
     const node = { id: "delta-push" };
-    cp.cache.setSnapshot(node.id, snapshot(400));
+    fixture.cp.cache.setSnapshot(node.id, snapshot(400));
     const s = stream();
     s.send(deltaRequest({ node, typeUrl: ENDPOINT_TYPE, resourceNamesSubscribe: names(400) }));
     const r1 = await s.next();
@@ -113,7 +97,7 @@ describe("delta ADS pushes", () => {
     s.send(ack(ENDPOINT_TYPE, r1)); // a repeated ACK: still nothing to send
     await s.none(150);
 
-    cp.cache.setSnapshot(node.id, snapshot(400, { c0123: 9999 }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot(400, { c0123: 9999 }));
     const r2 = await s.next();
     expect(sent(r2)).toEqual(["c0123"]);
     expect(fromBinary(ClusterLoadAssignmentSchema, r2.resources[0]!.resource!.value).endpoints[0]!.lbEndpoints[0]!.hostIdentifier.value).toMatchObject({
@@ -125,7 +109,7 @@ describe("delta ADS pushes", () => {
     // Unsubscribed names are not sent when they change; a resubscribed one is sent again even though unchanged.
     s.send(deltaRequest({ typeUrl: ENDPOINT_TYPE, resourceNamesUnsubscribe: ["c0001", "c0002"] }));
     await s.none(150);
-    cp.cache.setSnapshot(node.id, snapshot(400, { c0123: 9999, c0001: 7777, c0003: 5555 }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot(400, { c0123: 9999, c0001: 7777, c0003: 5555 }));
     const r3 = await s.next();
     expect(sent(r3)).toEqual(["c0003"]);
     s.send(deltaRequest({ typeUrl: ENDPOINT_TYPE, responseNonce: r3.nonce, resourceNamesSubscribe: ["c0002"] }));
@@ -134,7 +118,7 @@ describe("delta ADS pushes", () => {
     s.send(ack(ENDPOINT_TYPE, r4));
 
     // Removing a subscribed resource reports it removed, once.
-    cp.cache.setSnapshot(node.id, snapshot(399, { c0123: 9999, c0001: 7777, c0003: 5555 }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot(399, { c0123: 9999, c0001: 7777, c0003: 5555 }));
     const r5 = await s.next();
     expect(sent(r5)).toEqual([]);
     expect(r5.removedResources).toEqual(["c0399"]);
@@ -146,14 +130,14 @@ describe("delta ADS pushes", () => {
     const r6 = await s.next();
     expect(sent(r6)).toEqual(["c0001"]);
     s.send(ack(ENDPOINT_TYPE, r6));
-    cp.cache.setSnapshot(node.id, snapshot(399, { c0123: 9999, c0001: 7777, c0003: 5555, c0200: 1 }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot(399, { c0123: 9999, c0001: 7777, c0003: 5555, c0200: 1 }));
     const r7 = await s.next();
     expect(sent(r7)).toEqual(["c0200"]);
   });
 
   it("serves two streams of the same node the same changes (the shared snapshot-pair diff)", async () => {
     const node = { id: "delta-pair" };
-    cp.cache.setSnapshot(node.id, snapshot(50));
+    fixture.cp.cache.setSnapshot(node.id, snapshot(50));
     const [a, b] = [stream(), stream()];
     for (const s of [a, b]) s.send(deltaRequest({ node, typeUrl: CLUSTER_TYPE }));
     for (const s of [a, b]) {
@@ -161,7 +145,7 @@ describe("delta ADS pushes", () => {
       expect(r.resources).toHaveLength(50);
       s.send(ack(CLUSTER_TYPE, r));
     }
-    cp.cache.setSnapshot(node.id, snapshot(49));
+    fixture.cp.cache.setSnapshot(node.id, snapshot(49));
     for (const s of [a, b]) {
       const r = await s.next();
       expect(sent(r)).toEqual([]);

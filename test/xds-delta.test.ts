@@ -1,7 +1,7 @@
 // Incremental (delta) ADS with a raw grpc-js stream: wildcard and named subscriptions, only changed resources
 // sent, removed_resources for deletions, ACK/NACK in syncz, unsubscribe, initial_resource_versions on reconnect.
 import { fromBinary } from "@bufbuild/protobuf";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
@@ -9,26 +9,10 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE } from "../control/xds/resource-types.js";
 import { buildSnapshot, type Snapshot } from "../control/xds/snapshot.js";
 import { edsCluster, loadAssignment } from "./helpers/xds-resources.js";
 import { deltaRequest, openDelta, type DeltaStream } from "./helpers/xds-raw-client.js";
-import { startControlPlane, waitFor, type TestControlPlane } from "./helpers/xds-server.js";
+import { useControlPlane, waitFor } from "./helpers/xds-server.js";
 
-let cp: TestControlPlane;
-const streams: DeltaStream[] = [];
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-});
-afterEach(() => {
-  for (const s of streams.splice(0)) s.close();
-});
-afterAll(async () => {
-  await cp?.close();
-});
-
-function stream(): DeltaStream {
-  const s = openDelta(cp.xdsPort);
-  streams.push(s);
-  return s;
-}
+const fixture = useControlPlane(openDelta);
+const stream = () => fixture.stream();
 
 /** Clusters with endpoints on the given ports; `stat` changes a cluster without changing its endpoints. */
 function snapshot(clusters: Record<string, number[]>, stat: Record<string, string> = {}): Snapshot {
@@ -52,14 +36,14 @@ function resources(r: DeltaDiscoveryResponse): Record<string, string> {
 const ack = (typeUrl: string, r: DeltaDiscoveryResponse) => deltaRequest({ typeUrl, responseNonce: r.nonce });
 
 async function syncOf(nodeId: string, short: string) {
-  return (await cp.syncz()).proxies.find((p) => p.id === nodeId)?.streams[0]?.types[short];
+  return (await fixture.cp.syncz()).proxies.find((p) => p.id === nodeId)?.streams[0]?.types[short];
 }
 
 describe("delta ADS", () => {
   it("subscribes (wildcard CDS), receives, ACKs, gets only the changed cluster, then the removal", async () => {
     const node = { id: "delta-cds" };
     const v1 = snapshot({ c1: [1], c2: [2] });
-    cp.cache.setSnapshot(node.id, v1);
+    fixture.cp.cache.setSnapshot(node.id, v1);
     const s = stream();
     s.send(deltaRequest({ node, typeUrl: CLUSTER_TYPE }));
     const r1 = await s.next();
@@ -74,27 +58,27 @@ describe("delta ADS", () => {
     expect(await syncOf(node.id, "clusters")).toMatchObject({ subscribed: ["*"], lastNonce: r1.nonce });
 
     // c1 changes, c2 does not: only c1 is sent.
-    cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c2: [2] }, { c1: "changed" }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c2: [2] }, { c1: "changed" }));
     const r2 = await s.next();
     expect(Object.keys(resources(r2))).toEqual(["c1"]);
     expect(r2.removedResources).toEqual([]);
     s.send(ack(CLUSTER_TYPE, r2));
 
     // c2 is deleted and c3 added.
-    cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c3: [3] }, { c1: "changed" }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c3: [3] }, { c1: "changed" }));
     const r3 = await s.next();
     expect(Object.keys(resources(r3))).toEqual(["c3"]);
     expect(r3.removedResources).toEqual(["c2"]);
     s.send(ack(CLUSTER_TYPE, r3));
 
     // An identical snapshot sends nothing.
-    cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c3: [3] }, { c1: "changed" }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c3: [3] }, { c1: "changed" }));
     await s.none();
   });
 
   it("serves named EDS subscriptions: subscribe, add a name, unsubscribe, absent names reported removed", async () => {
     const node = { id: "delta-eds" };
-    cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c2: [2], c3: [3] }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ c1: [1], c2: [2], c3: [3] }));
     const s = stream();
     s.send(deltaRequest({ node, typeUrl: ENDPOINT_TYPE, resourceNamesSubscribe: ["c1", "nope"] }));
     const r1 = await s.next();
@@ -109,7 +93,7 @@ describe("delta ADS", () => {
     s.send(deltaRequest({ typeUrl: ENDPOINT_TYPE, resourceNamesUnsubscribe: ["c1"] }));
     await s.none(100);
     // c1 changes after the unsubscribe: not sent. c2 changes: sent. "nope" appears: sent.
-    cp.cache.setSnapshot(node.id, snapshot({ c1: [11], c2: [22], c3: [3], nope: [4] }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ c1: [11], c2: [22], c3: [3], nope: [4] }));
     const r3 = await s.next();
     expect(Object.keys(resources(r3))).toEqual(["c2", "nope"]);
     expect(r3.removedResources).toEqual([]);
@@ -123,7 +107,7 @@ describe("delta ADS", () => {
   it("sends only what differs from initial_resource_versions on a new stream", async () => {
     const node = { id: "delta-reconnect" };
     const snap = snapshot({ c1: [1], c2: [2], c3: [3] });
-    cp.cache.setSnapshot(node.id, snap);
+    fixture.cp.cache.setSnapshot(node.id, snap);
     const versions = snap.types.get(CLUSTER_TYPE)!.resources;
     const s = stream();
     s.send(
@@ -140,13 +124,13 @@ describe("delta ADS", () => {
 
   it("records a NACK in syncz and does not re-send the rejected version", async () => {
     const node = { id: "delta-nack" };
-    cp.cache.setSnapshot(node.id, snapshot({ c1: [1] }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ c1: [1] }));
     const s = stream();
     s.send(deltaRequest({ node, typeUrl: CLUSTER_TYPE }));
     const r1 = await s.next();
     s.send(ack(CLUSTER_TYPE, r1));
     await waitFor("ACK in syncz", async () => ((await syncOf(node.id, "clusters"))?.ackedVersion === r1.systemVersionInfo ? true : undefined));
-    cp.cache.setSnapshot(node.id, snapshot({ c1: [1] }, { c1: "bad" }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ c1: [1] }, { c1: "bad" }));
     const r2 = await s.next();
     s.send(deltaRequest({ typeUrl: CLUSTER_TYPE, responseNonce: r2.nonce, errorDetail: { code: 3, message: "c1: rejected" } }));
     await s.none();

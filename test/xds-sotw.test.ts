@@ -3,7 +3,7 @@
 // cluster, identical pushes not sent, node required on the first request.
 import { fromBinary, type Message } from "@bufbuild/protobuf";
 import { status as grpcStatus } from "@grpc/grpc-js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
@@ -14,26 +14,10 @@ import { buildSnapshot, type Snapshot } from "../control/xds/snapshot.js";
 import { apiListener, edsCluster, loadAssignment, routeConfig } from "./helpers/xds-resources.js";
 import { ClusterDiscoveryService } from "../gen/envoy/service/cluster/v3/cds_pb.js";
 import { fetchUnary, openSotw, openTypedSotw, sotwRequest, type SotwStream } from "./helpers/xds-raw-client.js";
-import { startControlPlane, waitFor, type TestControlPlane } from "./helpers/xds-server.js";
+import { useControlPlane, waitFor } from "./helpers/xds-server.js";
 
-let cp: TestControlPlane;
-const streams: SotwStream[] = [];
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-});
-afterEach(() => {
-  for (const s of streams.splice(0)) s.close();
-});
-afterAll(async () => {
-  await cp?.close();
-});
-
-function stream(): SotwStream {
-  const s = openSotw(cp.xdsPort);
-  streams.push(s);
-  return s;
-}
+const fixture = useControlPlane(openSotw);
+const stream = () => fixture.stream();
 
 const SCHEMAS = { [CLUSTER_TYPE]: ClusterSchema, [ENDPOINT_TYPE]: ClusterLoadAssignmentSchema, [LISTENER_TYPE]: ListenerSchema, [ROUTE_TYPE]: RouteConfigurationSchema };
 
@@ -60,14 +44,14 @@ function snapshot(opts: { clusters?: Record<string, number[]>; routeTo?: string;
 const version = (s: Snapshot, typeUrl: string) => s.types.get(typeUrl)!.version;
 
 async function syncOf(nodeId: string, short: string) {
-  return (await cp.syncz()).proxies.find((p) => p.id === nodeId)?.streams[0]?.types[short];
+  return (await fixture.cp.syncz()).proxies.find((p) => p.id === nodeId)?.streams[0]?.types[short];
 }
 
 describe("state-of-the-world ADS", () => {
   it("answers a wildcard CDS request and named EDS, with per-type versions and per-stream nonces", async () => {
     const node = { id: "sotw-basic" };
     const snap = snapshot();
-    cp.cache.setSnapshot(node.id, snap);
+    fixture.cp.cache.setSnapshot(node.id, snap);
     const s = stream();
     s.send(sotwRequest({ node, typeUrl: CLUSTER_TYPE }));
     const cds = await s.next();
@@ -94,7 +78,7 @@ describe("state-of-the-world ADS", () => {
 
   it("does not push an identical snapshot, and pushes CDS before EDS, re-sending EDS with its cluster", async () => {
     const node = { id: "sotw-order" };
-    cp.cache.setSnapshot(node.id, snapshot());
+    fixture.cp.cache.setSnapshot(node.id, snapshot());
     const s = stream();
     s.send(sotwRequest({ node, typeUrl: CLUSTER_TYPE }));
     const cds = await s.next();
@@ -104,12 +88,12 @@ describe("state-of-the-world ADS", () => {
     s.send(sotwRequest({ typeUrl: ENDPOINT_TYPE, resourceNames: ["c1", "c2"], versionInfo: eds.versionInfo, responseNonce: eds.nonce }));
 
     // Rebuilt from the same content: same versions, nothing sent.
-    cp.cache.setSnapshot(node.id, snapshot());
+    fixture.cp.cache.setSnapshot(node.id, snapshot());
     await s.none();
 
     // Clusters and endpoints both change: CDS goes first.
     const both = snapshot({ clusters: { c1: [2001], c2: [1002], c3: [2003] } });
-    cp.cache.setSnapshot(node.id, both);
+    fixture.cp.cache.setSnapshot(node.id, both);
     const cds2 = await s.next();
     const eds2 = await s.next();
     expect([cds2.typeUrl, eds2.typeUrl]).toEqual([CLUSTER_TYPE, ENDPOINT_TYPE]);
@@ -129,7 +113,7 @@ describe("state-of-the-world ADS", () => {
       endpoints: [loadAssignment("c1", [2001]), loadAssignment("c2", [1002]), loadAssignment("c3", [2003])],
     });
     expect(version(clusterOnly, ENDPOINT_TYPE)).toBe(eds3.versionInfo);
-    cp.cache.setSnapshot(node.id, clusterOnly);
+    fixture.cp.cache.setSnapshot(node.id, clusterOnly);
     const cds4 = await s.next();
     const eds4 = await s.next();
     expect([cds4.typeUrl, eds4.typeUrl]).toEqual([CLUSTER_TYPE, ENDPOINT_TYPE]);
@@ -139,7 +123,7 @@ describe("state-of-the-world ADS", () => {
 
   it("pushes LDS before RDS", async () => {
     const node = { id: "sotw-lds-rds" };
-    cp.cache.setSnapshot(node.id, snapshot());
+    fixture.cp.cache.setSnapshot(node.id, snapshot());
     const s = stream();
     s.send(sotwRequest({ node, typeUrl: LISTENER_TYPE }));
     const lds = await s.next();
@@ -149,7 +133,7 @@ describe("state-of-the-world ADS", () => {
     const rds = await s.next();
     s.send(sotwRequest({ typeUrl: ROUTE_TYPE, resourceNames: ["r1"], versionInfo: rds.versionInfo, responseNonce: rds.nonce }));
 
-    cp.cache.setSnapshot(node.id, snapshot({ routeTo: "c2", extraListener: true }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ routeTo: "c2", extraListener: true }));
     const first = await s.next();
     const second = await s.next();
     expect([first.typeUrl, second.typeUrl]).toEqual([LISTENER_TYPE, ROUTE_TYPE]);
@@ -166,7 +150,7 @@ describe("state-of-the-world ADS", () => {
         listeners: [apiListener("l1", { rds: "r1" }), apiListener("l2", { rds: "r2" })],
         routes: routes(to),
       });
-    cp.cache.setSnapshot(node.id, build({ r1: "c1", r2: "c1", r3: "c1" }, { c1: [1001], c2: [1002] }));
+    fixture.cp.cache.setSnapshot(node.id, build({ r1: "c1", r2: "c1", r3: "c1" }, { c1: [1001], c2: [1002] }));
     const s = stream();
     const ack = (r: DiscoveryResponse, resourceNames: string[] = []) => s.send(sotwRequest({ typeUrl: r.typeUrl, resourceNames, versionInfo: r.versionInfo, responseNonce: r.nonce }));
     s.send(sotwRequest({ node, typeUrl: CLUSTER_TYPE }));
@@ -187,7 +171,7 @@ describe("state-of-the-world ADS", () => {
 
     // One route configuration changes (and one nobody subscribed to): the RDS response carries r2 alone.
     const edited = build({ r1: "c1", r2: "c2", r3: "c2" }, { c1: [1001], c2: [1002] });
-    cp.cache.setSnapshot(node.id, edited);
+    fixture.cp.cache.setSnapshot(node.id, edited);
     const rds2 = await s.next();
     expect(rds2.typeUrl).toBe(ROUTE_TYPE);
     expect(rds2.versionInfo).toBe(version(edited, ROUTE_TYPE));
@@ -201,7 +185,7 @@ describe("state-of-the-world ADS", () => {
     expect(names(rds3)).toEqual(["r3"]);
     ack(rds3, ["r1", "r2", "r3"]);
     const moved = build({ r1: "c1", r2: "c2", r3: "c2" }, { c1: [1001], c2: [2002] });
-    cp.cache.setSnapshot(node.id, moved);
+    fixture.cp.cache.setSnapshot(node.id, moved);
     const eds2 = await s.next();
     expect([eds2.typeUrl, names(eds2)]).toEqual([ENDPOINT_TYPE, ["c2"]]);
     expect(eds2.versionInfo).toBe(version(moved, ENDPOINT_TYPE));
@@ -209,7 +193,7 @@ describe("state-of-the-world ADS", () => {
     await s.none();
 
     // Full-state types stay whole: a listener change re-sends both listeners.
-    cp.cache.setSnapshot(node.id, buildSnapshot({ clusters: ["c1", "c2"].map(edsCluster), endpoints: [loadAssignment("c1", [1001]), loadAssignment("c2", [2002])], listeners: [apiListener("l1", { rds: "r1" }), apiListener("l2", { rds: "r3" })], routes: routes({ r1: "c1", r2: "c2", r3: "c2" }) }));
+    fixture.cp.cache.setSnapshot(node.id, buildSnapshot({ clusters: ["c1", "c2"].map(edsCluster), endpoints: [loadAssignment("c1", [1001]), loadAssignment("c2", [2002])], listeners: [apiListener("l1", { rds: "r1" }), apiListener("l2", { rds: "r3" })], routes: routes({ r1: "c1", r2: "c2", r3: "c2" }) }));
     const lds2 = await s.next();
     expect([lds2.typeUrl, names(lds2)]).toEqual([LISTENER_TYPE, ["l1", "l2"]]);
   });
@@ -217,13 +201,13 @@ describe("state-of-the-world ADS", () => {
   it("ignores a request with a stale nonce, and counts only the last nonce's ACK", async () => {
     const node = { id: "sotw-stale" };
     const v1 = snapshot();
-    cp.cache.setSnapshot(node.id, v1);
+    fixture.cp.cache.setSnapshot(node.id, v1);
     const s = stream();
     s.send(sotwRequest({ node, typeUrl: CLUSTER_TYPE }));
     const r1 = await s.next();
     s.send(sotwRequest({ typeUrl: CLUSTER_TYPE, versionInfo: r1.versionInfo, responseNonce: r1.nonce }));
     const v2 = snapshot({ clusters: { c1: [1] } });
-    cp.cache.setSnapshot(node.id, v2);
+    fixture.cp.cache.setSnapshot(node.id, v2);
     const r2 = await s.next();
     expect(r2.versionInfo).toBe(version(v2, CLUSTER_TYPE));
 
@@ -238,12 +222,12 @@ describe("state-of-the-world ADS", () => {
 
   it("records a NACK with its error, keeps the ACKed version, and does not re-send the rejected version", async () => {
     const node = { id: "sotw-nack" };
-    cp.cache.setSnapshot(node.id, snapshot());
+    fixture.cp.cache.setSnapshot(node.id, snapshot());
     const s = stream();
     s.send(sotwRequest({ node, typeUrl: CLUSTER_TYPE }));
     const good = await s.next();
     s.send(sotwRequest({ typeUrl: CLUSTER_TYPE, versionInfo: good.versionInfo, responseNonce: good.nonce }));
-    cp.cache.setSnapshot(node.id, snapshot({ clusters: { c9: [9] } }));
+    fixture.cp.cache.setSnapshot(node.id, snapshot({ clusters: { c9: [9] } }));
     const bad = await s.next();
     s.send(
       sotwRequest({
@@ -259,11 +243,11 @@ describe("state-of-the-world ADS", () => {
       return t?.nackedVersion ? t : undefined;
     });
     expect(sync).toMatchObject({ ackedVersion: good.versionInfo, nackedVersion: bad.versionInfo, nackError: "cluster c9: unsupported thing", sentVersion: bad.versionInfo });
-    expect(cp.logs.some((l) => l.includes("sotw-nack") && l.includes("cluster c9: unsupported thing"))).toBe(true);
+    expect(fixture.cp.logs.some((l) => l.includes("sotw-nack") && l.includes("cluster c9: unsupported thing"))).toBe(true);
 
     // A new version goes out.
     const fixed = snapshot({ clusters: { c9: [9], c10: [10] } });
-    cp.cache.setSnapshot(node.id, fixed);
+    fixture.cp.cache.setSnapshot(node.id, fixed);
     expect((await s.next()).versionInfo).toBe(version(fixed, CLUSTER_TYPE));
   });
 
@@ -272,11 +256,11 @@ describe("state-of-the-world ADS", () => {
     s.send(sotwRequest({ node: { id: "sotw-late" }, typeUrl: LISTENER_TYPE }));
     await s.none(100);
     const snap = snapshot();
-    cp.cache.setSnapshot("sotw-late", snap);
+    fixture.cp.cache.setSnapshot("sotw-late", snap);
     expect((await s.next()).versionInfo).toBe(version(snap, LISTENER_TYPE));
 
     const seen: { id: string; metadata: unknown }[] = [];
-    cp.cache.setProvider((n) => {
+    fixture.cp.cache.setProvider((n) => {
       seen.push({ id: n.id, metadata: n.metadata });
       return snapshot();
     });
@@ -286,7 +270,7 @@ describe("state-of-the-world ADS", () => {
       expect(names(await p.next())).toEqual(["c1", "c2"]);
       expect(seen).toEqual([{ id: "sotw-provided", metadata: { NAMESPACE: "ns1" } }]);
     } finally {
-      cp.cache.setProvider(undefined);
+      fixture.cp.cache.setProvider(undefined);
     }
   });
 
@@ -301,9 +285,9 @@ describe("state-of-the-world ADS", () => {
   it("serves the per-type services too: StreamClusters without type_url, FetchClusters, a wrong type_url refused", async () => {
     const node = { id: "sotw-cds-service" };
     const snap = snapshot();
-    cp.cache.setSnapshot(node.id, snap);
-    const s = openTypedSotw(cp.xdsPort, ClusterDiscoveryService, "StreamClusters");
-    streams.push(s);
+    fixture.cp.cache.setSnapshot(node.id, snap);
+    const s = openTypedSotw(fixture.cp.xdsPort, ClusterDiscoveryService, "StreamClusters");
+    fixture.track(s);
     s.send(sotwRequest({ node }));
     const r = await s.next();
     expect(r.typeUrl).toBe(CLUSTER_TYPE);
@@ -313,11 +297,11 @@ describe("state-of-the-world ADS", () => {
     expect(st.code).toBe(grpcStatus.INVALID_ARGUMENT);
     expect(st.details).toMatch(/type_url ".*Listener" on envoy.service.cluster.v3.ClusterDiscoveryService\/StreamClusters, which serves only .*Cluster$/);
 
-    const fetched = await fetchUnary(cp.xdsPort, ClusterDiscoveryService, "FetchClusters", sotwRequest({ node, resourceNames: ["c2"] }));
+    const fetched = await fetchUnary(fixture.cp.xdsPort, ClusterDiscoveryService, "FetchClusters", sotwRequest({ node, resourceNames: ["c2"] }));
     expect("code" in fetched).toBe(false);
     expect(names(fetched as DiscoveryResponse)).toEqual(["c2"]);
     expect((fetched as DiscoveryResponse).versionInfo).toBe(version(snap, CLUSTER_TYPE));
-    const noNode = await fetchUnary(cp.xdsPort, ClusterDiscoveryService, "FetchClusters", sotwRequest({}));
+    const noNode = await fetchUnary(fixture.cp.xdsPort, ClusterDiscoveryService, "FetchClusters", sotwRequest({}));
     expect(noNode).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, details: "node.id is required" });
   });
 });

@@ -1,4 +1,5 @@
 // An xDS control plane for tests: cache + gRPC server + HTTP app (REST xDS, /debug) on 127.0.0.1, ephemeral ports.
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { XdsGrpcServer } from "../../control/xds/ads.js";
 import { SnapshotCache } from "../../control/xds/cache.js";
 import { createXdsHttpApp } from "../../control/xds/http-app.js";
@@ -62,4 +63,38 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * One control plane for a test file (started before its tests, closed after them) and raw xDS streams opened by
+ * `open`, each closed after the test that opened it.
+ */
+export function useControlPlane<S extends { close(): void }>(
+  open: (xdsPort: number) => S,
+): { readonly cp: TestControlPlane; stream(): S; track<T extends { close(): void }>(s: T): T } {
+  let cp: TestControlPlane | undefined;
+  const streams: { close(): void }[] = [];
+  beforeAll(async () => {
+    cp = await startControlPlane();
+  });
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.close();
+  });
+  afterAll(async () => {
+    await cp?.close();
+  });
+  return {
+    get cp() {
+      if (!cp) throw new Error("the control plane is not started (use it inside a test)");
+      return cp;
+    },
+    stream() {
+      return this.track(open(this.cp.xdsPort));
+    },
+    /** Closes `s` after the current test too (a stream opened some other way). */
+    track(s) {
+      streams.push(s);
+      return s;
+    },
+  };
 }
