@@ -268,18 +268,28 @@ function lowerBound(sorted: readonly CachedResource[], name: string): number {
 /** One resource as DiscoveryResponse field 2 (resources): tag, length, then the Any (type_url = 1, value = 2). */
 function resourcesEntry(r: CachedResource): Uint8Array {
   const typeUrl = Buffer.from(r.typeUrl);
-  const anyLength = 1 + varintSize(typeUrl.length) + typeUrl.length + 1 + varintSize(r.bytes.length) + r.bytes.length;
+  const anyLength = anySize(typeUrl, r.bytes);
   const out = Buffer.allocUnsafe(1 + varintSize(anyLength) + anyLength);
-  let at = 0;
-  out[at++] = 0x12;
+  writeAny(out, 0, 0x12, anyLength, typeUrl, r.bytes);
+  return out;
+}
+
+/** The length of an Any's fields: type_url = 1, value = 2. */
+function anySize(typeUrl: Buffer, bytes: Uint8Array): number {
+  return 1 + varintSize(typeUrl.length) + typeUrl.length + 1 + varintSize(bytes.length) + bytes.length;
+}
+
+/** An Any as field `tag` (its length `anyLength` from anySize) at `at`; returns where it ends. */
+function writeAny(out: Buffer, at: number, tag: number, anyLength: number, typeUrl: Buffer, bytes: Uint8Array): number {
+  out[at++] = tag;
   at = writeVarint(out, at, anyLength);
   out[at++] = 0x0a;
   at = writeVarint(out, at, typeUrl.length);
   at += typeUrl.copy(out, at);
   out[at++] = 0x12;
-  at = writeVarint(out, at, r.bytes.length);
-  out.set(r.bytes, at);
-  return out;
+  at = writeVarint(out, at, bytes.length);
+  out.set(bytes, at);
+  return at + bytes.length;
 }
 
 /** Each resource's DeltaDiscoveryResponse.resources entry, written once (every stream sends the same bytes). */
@@ -292,7 +302,7 @@ export function deltaResourceEntry(r: CachedResource): Uint8Array {
   const version = Buffer.from(r.version);
   const typeUrl = Buffer.from(r.typeUrl);
   const name = Buffer.from(r.name);
-  const anyLength = 1 + varintSize(typeUrl.length) + typeUrl.length + 1 + varintSize(r.bytes.length) + r.bytes.length;
+  const anyLength = anySize(typeUrl, r.bytes);
   const fieldsLength =
     (version.length ? 1 + varintSize(version.length) + version.length : 0) + 1 + varintSize(anyLength) + anyLength + 1 + varintSize(name.length) + name.length;
   const out = Buffer.allocUnsafe(1 + varintSize(fieldsLength) + fieldsLength);
@@ -304,15 +314,7 @@ export function deltaResourceEntry(r: CachedResource): Uint8Array {
     at = writeVarint(out, at, version.length);
     at += version.copy(out, at);
   }
-  out[at++] = 0x12;
-  at = writeVarint(out, at, anyLength);
-  out[at++] = 0x0a;
-  at = writeVarint(out, at, typeUrl.length);
-  at += typeUrl.copy(out, at);
-  out[at++] = 0x12;
-  at = writeVarint(out, at, r.bytes.length);
-  out.set(r.bytes, at);
-  at += r.bytes.length;
+  at = writeAny(out, at, 0x12, anyLength, typeUrl, r.bytes);
   out[at++] = 0x1a;
   at = writeVarint(out, at, name.length);
   name.copy(out, at);
