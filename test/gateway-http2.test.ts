@@ -14,6 +14,7 @@ import { bootstrap, listener, staticCluster, wasmFilter } from "./helpers/envoy-
 import { httpRequest, requireBuiltCli, root, startUpstream, tempDir, writeYaml, type Upstream } from "./helpers/gateway-process.js";
 import { spawnGateway, type GatewayChild } from "./helpers/gateway-xds.js";
 import { createTestCa, type Pem } from "./helpers/tls-certs.js";
+import { jsonMethod, type AnyGrpcClient } from "./helpers/json-grpc.js";
 
 const ROUTES = ["abort=filters/abi/runtime/abortWithLog", "trace=filters/abi/runtime/traceToLog", "seed=filters/abi/runtime/seedFromHost"];
 const HALYARD_WASM = join(root, "wasm/build/halyard.wasm");
@@ -23,28 +24,17 @@ interface Msg {
   text: string;
   n?: number;
 }
-const serialize = (v: unknown) => Buffer.from(JSON.stringify(v));
-const deserialize = (b: Buffer) => JSON.parse(b.toString("utf8")) as unknown;
-const method = (path: string, responseStream = false) => ({
-  path,
-  requestStream: false,
-  responseStream,
-  requestSerialize: serialize,
-  requestDeserialize: deserialize,
-  responseSerialize: serialize,
-  responseDeserialize: deserialize,
-});
 const ECHO: grpc.ServiceDefinition = {
-  Unary: method("/test.Echo/Unary"),
-  Stream: method("/test.Echo/Stream", true),
-  Fail: method("/test.Echo/Fail"),
-  Forbidden: method("/test.Echo/Forbidden"),
+  Unary: jsonMethod("/test.Echo/Unary"),
+  Stream: jsonMethod("/test.Echo/Stream", { response: true }),
+  Fail: jsonMethod("/test.Echo/Fail"),
+  Forbidden: jsonMethod("/test.Echo/Forbidden"),
 };
-const MISSING: grpc.ServiceDefinition = { Call: method("/test.Missing/Call") };
+const MISSING: grpc.ServiceDefinition = { Call: jsonMethod("/test.Missing/Call") };
 const EchoClient = grpc.makeGenericClientConstructor(ECHO, "Echo");
 const MissingClient = grpc.makeGenericClientConstructor(MISSING, "Missing");
 
-type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+type AnyClient = AnyGrpcClient;
 
 let server: grpc.Server;
 let trailerEcho: Http2Server;

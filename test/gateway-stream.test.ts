@@ -17,6 +17,7 @@ import { compileAS } from "./helpers/as.js";
 import { bootstrap, listener, staticCluster, wasmFilter } from "./helpers/envoy-bootstrap.js";
 import { requireBuiltCli, tempDir, writeYaml } from "./helpers/gateway-process.js";
 import { spawnGateway, type GatewayChild } from "./helpers/gateway-xds.js";
+import { jsonMethod, serializeJson, type AnyGrpcClient } from "./helpers/json-grpc.js";
 
 const ROUTES = ["abort=filters/abi/runtime/abortWithLog", "trace=filters/abi/runtime/traceToLog", "seed=filters/abi/runtime/seedFromHost"];
 const WAIT_MS = 5000;
@@ -56,23 +57,12 @@ interface Msg {
   n?: number;
   id?: string;
 }
-const serialize = (v: unknown) => Buffer.from(JSON.stringify(v));
-const deserialize = (b: Buffer) => JSON.parse(b.toString("utf8")) as unknown;
-const method = (path: string, requestStream: boolean, responseStream: boolean) => ({
-  path,
-  requestStream,
-  responseStream,
-  requestSerialize: serialize,
-  requestDeserialize: deserialize,
-  responseSerialize: serialize,
-  responseDeserialize: deserialize,
-});
 const WATCH: grpc.ServiceDefinition = {
-  Watch: method("/test.Watch/Watch", false, true),
-  Chat: method("/test.Watch/Chat", true, true),
+  Watch: jsonMethod("/test.Watch/Watch", { response: true }),
+  Chat: jsonMethod("/test.Watch/Chat", { request: true, response: true }),
 };
 const WatchClient = grpc.makeGenericClientConstructor(WATCH, "Watch");
-type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+type AnyClient = AnyGrpcClient;
 
 let grpcServer: grpc.Server;
 let resetServer: Http2Server;
@@ -127,7 +117,7 @@ function startResetServer(): Promise<number> {
   resetServer.on("stream", (stream) => {
     stream.on("error", () => {});
     stream.respond({ ":status": 200, "content-type": "application/grpc" });
-    const msg = serialize({ text: "first" });
+    const msg = serializeJson({ text: "first" });
     const frame = Buffer.alloc(5 + msg.length);
     frame.writeUInt32BE(msg.length, 1);
     msg.copy(frame, 5);
@@ -362,7 +352,7 @@ describe("gRPC streams through the gateway", () => {
   });
 
   it("ends the call abnormally when the upstream resets after its headers, and logs UR", async () => {
-    const c = new (grpc.makeGenericClientConstructor({ Go: method("/test.Reset/Go", false, true) }, "Reset"))(
+    const c = new (grpc.makeGenericClientConstructor({ Go: jsonMethod("/test.Reset/Go", { response: true }) }, "Reset"))(
       plainTarget,
       grpc.credentials.createInsecure(),
     ) as unknown as AnyClient;
