@@ -120,3 +120,16 @@ export class BodyStream {
     if (f) for (const cb of f) cb(this.failure);
   }
 }
+
+/** A sink's `data` that writes each chunk to `w`, pausing `body` while `w` is full (until it drains). */
+export function writeWithBackpressure(
+  w: { write(chunk: Uint8Array): boolean; once(event: "drain", listener: () => void): unknown },
+  body: BodyStream,
+): (chunk: Uint8Array) => void {
+  return (c) => {
+    if (!w.write(c)) {
+      body.pause();
+      w.once("drain", () => body.resume());
+    }
+  };
+}

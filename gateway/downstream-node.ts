@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { HeaderMap } from "../wasm/host/index.js";
 import { splitAbsoluteForm } from "./absolute-form.js";
-import { BodyStream } from "./body-stream.js";
+import { BodyStream, writeWithBackpressure } from "./body-stream.js";
 import { responseHasNoBody, type DownstreamRequest, type HcmResponse, type StreamedBody } from "./hcm.js";
 import { fromIncoming, toOutgoing } from "./upstream-h2.js";
 
@@ -72,12 +72,7 @@ export function writeHttp1(res: ServerResponse, { response: out, method }: HcmRe
   // HTTP/1 carries no trailers downstream (Envoy's default); an upstream failure closes the connection, so the
   // client sees the response cut short.
   more.start({
-    data: (c) => {
-      if (!res.write(c)) {
-        more.pause();
-        res.once("drain", () => more.resume());
-      }
-    },
+    data: writeWithBackpressure(res, more),
     end: () => {
       ended = true;
       res.end();
@@ -178,12 +173,7 @@ function writeHttp2Streaming(stream: ServerHttp2Stream, out: HcmResponse["respon
   });
   if (out.body.length > 0) stream.write(out.body);
   more.start({
-    data: (c) => {
-      if (!stream.write(c)) {
-        more.pause();
-        stream.once("drain", () => more.resume());
-      }
-    },
+    data: writeWithBackpressure(stream, more),
     end: (t) => {
       ended = true;
       if (t && t.length > 0) trailers = toOutgoing(t);

@@ -8,7 +8,7 @@
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import { connect as tlsConnect } from "node:tls";
 import type { HeaderMap } from "../wasm/host/index.js";
-import { BodyStream } from "./body-stream.js";
+import { BodyStream, writeWithBackpressure } from "./body-stream.js";
 import { tlsFailureReason, type UpstreamTlsConnection } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget } from "./upstream.js";
 
@@ -184,12 +184,7 @@ export class Http2UpstreamPool {
       stream.once("close", () => body.abort("upstream stream closed"));
       // The stream's window (and the session's) pauses the downstream until the upstream reads on.
       body.start({
-        data: (c) => {
-          if (!stream.write(c)) {
-            body.pause();
-            stream.once("drain", () => body.resume());
-          }
-        },
+        data: writeWithBackpressure(stream, body),
         end: (t) => {
           lateTrailers = t;
           stream.end();

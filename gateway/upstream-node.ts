@@ -10,7 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { lookup } from "node:dns/promises";
 import type { Socket } from "node:net";
 import type { HeaderMap } from "../wasm/host/index.js";
-import { BodyStream } from "./body-stream.js";
+import { BodyStream, writeWithBackpressure } from "./body-stream.js";
 import { Http2UpstreamPool } from "./upstream-h2.js";
 import { tlsFailureReason, UpstreamTlsContexts, type UpstreamTlsConnection, type WatchableSecretSource } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
@@ -213,12 +213,7 @@ function writeStreamed(cr: ClientRequest, first: Uint8Array, more: BodyStream): 
   else cr.flushHeaders();
   cr.once("close", () => more.abort("upstream request closed"));
   more.start({
-    data: (c) => {
-      if (!cr.write(c)) {
-        more.pause();
-        cr.once("drain", () => more.resume());
-      }
-    },
+    data: writeWithBackpressure(cr, more),
     end: () => cr.end(),
     error: () => cr.destroy(),
   });
