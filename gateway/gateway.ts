@@ -1,9 +1,8 @@
 // Runs a GatewayConfig on Node: compiles each wasm file once, loads one plugin per wasm http filter, starts one
 // server per listener (and the admin listener). Node-only.
-import { readFile } from "node:fs/promises";
-import { WasmPlugin, type HostOptions, type LogLevel, type PropertyValue } from "../wasm/host/index.js";
+import type { HostOptions, LogLevel, WasmPlugin } from "../wasm/host/index.js";
 import { formatPath } from "./bootstrap/errors.js";
-import type { AccessLogConfig, GatewayConfig, NodeInfo, WasmFilterConfig } from "./bootstrap/types.js";
+import type { AccessLogConfig, GatewayConfig } from "./bootstrap/types.js";
 import { openAccessLog, type NodeAccessLog } from "./access-log-node.js";
 import { startAdmin } from "./admin.js";
 import { ClusterManager } from "./clusters.js";
@@ -15,6 +14,8 @@ import { Router } from "./router.js";
 import { routeResolver } from "./scoped-routes.js";
 import { NodeUpstreamTransport } from "./upstream-node.js";
 import type { WatchableSecretSource } from "./upstream-tls-node.js";
+import { WasmCode } from "./wasm-code-node.js";
+import { loadFilterPlugin, nodeProperties } from "./wasm-filters.js";
 
 export interface GatewayOptions {
   /** Names the bootstrap in startup errors. */
@@ -47,7 +48,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     httpCall: clusterHttpCall(clusters, transport),
     ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
   };
-  const modules = new Map<string, Promise<WebAssembly.Module>>();
+  const code = new WasmCode();
   const plugins: WasmPlugin[] = [];
   const listeners: RunningListener[] = [];
   const accessLogs: NodeAccessLog[] = [];
@@ -65,7 +66,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       const chain: WasmPlugin[] = [];
       for (const [j, f] of l.hcm.httpFilters.entries()) {
         const where = `${opts.file ?? "bootstrap"}: ${formatPath(["static_resources", "listeners", i, "filter_chains", 0, "filters", 0, "typed_config", "http_filters", j])}`;
-        const plugin = await loadPlugin(f, modules, hostOptions, where);
+        const plugin = await loadFilterPlugin(await code.module(f.codePath, where), f, where, hostOptions);
         plugins.push(plugin);
         chain.push(plugin);
       }
@@ -96,36 +97,4 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     await close();
   };
   return { listeners, ...(admin ? { admin } : {}), close, drain };
-}
-
-async function loadPlugin(f: WasmFilterConfig, modules: Map<string, Promise<WebAssembly.Module>>, host: HostOptions, where: string): Promise<WasmPlugin> {
-  let mod = modules.get(f.codePath);
-  if (!mod) {
-    mod = readFile(f.codePath).then((bytes) => WebAssembly.compile(new Uint8Array(bytes)));
-    modules.set(f.codePath, mod);
-  }
-  let module: WebAssembly.Module;
-  try {
-    module = await mod;
-  } catch (e) {
-    throw new GatewayStartError(`${where}: ${f.codePath}: not a valid wasm module (${e instanceof Error ? e.message : String(e)})`);
-  }
-  try {
-    return await WasmPlugin.load(
-      module,
-      { name: f.name, rootId: f.rootId, vmId: f.vmId, configuration: f.configuration, vmConfiguration: f.vmConfiguration, failOpen: f.failOpen },
-      host,
-    );
-  } catch (e) {
-    throw new GatewayStartError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-// node.* properties as Envoy exposes them to wasm (path parts joined with ".").
-export function nodeProperties(node: NodeInfo): Record<string, PropertyValue> {
-  const props: Record<string, PropertyValue> = { "node.id": node.id, "node.cluster": node.cluster };
-  for (const [k, v] of Object.entries(node.metadata)) {
-    props[`node.metadata.${k}`] = typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : JSON.stringify(v);
-  }
-  return props;
 }

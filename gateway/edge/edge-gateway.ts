@@ -1,23 +1,19 @@
 // The gateway on a Workers-style edge: no sockets to bind, one fetch handler for every listener. Each applied
-// GatewayConfig becomes a generation (clusters, wasm plugins, one HCM per listener); a request goes to a listener
-// of the current generation and finishes on it even when a newer config arrives meanwhile. Clusters and plugins
-// whose config is unchanged are shared between generations (a route change re-creates no wasm VM).
+// GatewayConfig becomes a generation (gateway/generations.ts); a request goes to a listener of the current
+// generation and finishes on it even when a newer config arrives meanwhile.
 //
 // Every wasm filter runs the one module the embedder passes in (the statically imported halyard.wasm): whatever
 // vm_config.code names — local.filename or remote http_uri — is not read. Workers cannot compile wasm at run time,
 // so there is no other module to load. Portable: no node: imports.
-import { WasmPlugin, type HostOptions, type LogLevel, type PropertyValue } from "../../wasm/host/index.js";
+import type { LogLevel } from "../../wasm/host/index.js";
 import type { AccessLogSink } from "../access-log.js";
-import type { AccessLogConfig, ClusterConfig, GatewayConfig, ListenerConfig, NodeInfo, WasmFilterConfig } from "../bootstrap/types.js";
+import type { AccessLogConfig, GatewayConfig, ListenerConfig, NodeInfo, WasmFilterConfig } from "../bootstrap/types.js";
 import { Cluster } from "../clusters.js";
-import { ClusterView, CurrentClusters } from "../cluster-views.js";
-import { fromWebRequest, HttpConnectionManager, type DownstreamInfo } from "../hcm.js";
-import { clusterHttpCall } from "../http-call.js";
-import { Router } from "../router.js";
-import { routeResolver } from "../scoped-routes.js";
+import { Generations } from "../generations.js";
+import { fromWebRequest, type DownstreamInfo } from "../hcm.js";
 import type { UpstreamTransport } from "../upstream.js";
 import { FetchUpstreamTransport } from "../upstream-fetch.js";
-import { RefPool } from "../xds/ref-pool.js";
+import { loadFilterPlugin, nodeProperties } from "../wasm-filters.js";
 import { configKey } from "../xds/state.js";
 
 /** Period of the no-op timer a request in flight holds (see `handle`). */
@@ -40,52 +36,39 @@ export class NoListenerError extends Error {
   override name = "NoListenerError";
 }
 
-interface Generation {
-  clusters: ClusterView;
-  listeners: ListenerConfig[];
-  hcms: Map<string, HttpConnectionManager>;
-  inflight: number;
-  retired: boolean;
-  released: boolean;
-  releases: Array<() => void>;
-}
-
 export class EdgeGateway {
   private readonly transport: UpstreamTransport;
-  private readonly host: HostOptions;
-  private readonly clusterPool = new RefPool<Cluster>((c) => c.close());
-  private readonly pluginPool = new RefPool<WasmPlugin>((p) => p.close());
-  private current: Generation | undefined;
+  private readonly generations: Generations;
   private queue: Promise<unknown> = Promise.resolve();
-  private pluginLoads = 0;
   private inflight = 0;
 
   constructor(private readonly opts: EdgeGatewayOptions) {
     this.transport = opts.transport ?? new FetchUpstreamTransport();
-    this.host = {
-      properties: nodeProperties(opts.node),
-      httpCall: clusterHttpCall(new CurrentClusters(() => this.current?.clusters), this.transport),
-      ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
-    };
+    this.generations = new Generations(
+      {
+        cluster: (c) => new Cluster(c),
+        plugin: (f, where, host) => loadFilterPlugin(opts.wasm, f, where, host),
+        pluginKey,
+        accessLogs: async (l) => (l.hcm.accessLogs ?? []).map((cfg, j) => consoleSink(cfg, `listener "${l.name}": access_log[${j}]`)),
+      },
+      this.transport,
+      { properties: nodeProperties(opts.node), ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) },
+    );
   }
 
   get ready(): boolean {
-    return this.current !== undefined;
+    return this.generations.current !== undefined;
   }
 
   /** For tests and debugging: the listeners in service and the wasm plugins created so far. */
   stats(): { listeners: string[]; plugins: number; pluginLoads: number } {
-    return { listeners: this.current?.listeners.map((l) => l.name) ?? [], plugins: this.pluginPool.size, pluginLoads: this.pluginLoads };
+    const { plugins, pluginLoads } = this.generations.stats();
+    return { listeners: this.generations.current?.listeners.map((l) => l.name) ?? [], plugins, pluginLoads };
   }
 
   /** Puts `config` into service; on failure (a filter that does not load) nothing changes and it rejects with one line. */
   apply(config: GatewayConfig): Promise<void> {
-    const run = this.queue.then(async () => {
-      const gen = await this.buildGeneration(config);
-      const previous = this.current;
-      this.current = gen;
-      if (previous) this.retire(previous);
-    });
+    const run = this.queue.then(async () => this.generations.install(await this.generations.build(config)));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -99,18 +82,17 @@ export class EdgeGateway {
    * keep every request's context alive until `idle()` (ctx.waitUntil), since the VM's tick may belong to it.
    */
   async handle(request: Request, remoteAddress: string): Promise<Response> {
-    const gen = this.current;
+    const gen = this.generations.current;
     if (!gen) throw new NoListenerError("no configuration in service yet");
     const listener = selectListener(gen.listeners, new URL(request.url), this.opts.listener);
     const hcm = gen.hcms.get(listener.name)!;
     const down: DownstreamInfo = { remote: { address: remoteAddress, port: 0 }, local: listener.address };
-    gen.inflight++;
+    this.generations.enter(gen);
     this.inflight++;
     try {
       return await awaitHoldingTimer(hcm.handle(fromWebRequest(request), down));
     } finally {
-      gen.inflight--;
-      if (gen.retired && gen.inflight === 0) this.release(gen);
+      this.generations.leave(gen);
       this.inflight--;
     }
   }
@@ -125,64 +107,8 @@ export class EdgeGateway {
 
   async close(): Promise<void> {
     await this.queue;
-    if (this.current) this.release(this.current);
-    this.current = undefined;
-    await Promise.all([this.clusterPool.drain(), this.pluginPool.drain()]);
+    await this.generations.close();
     this.transport.close();
-  }
-
-  private retire(gen: Generation): void {
-    gen.retired = true;
-    if (gen.inflight === 0) this.release(gen);
-  }
-
-  private release(gen: Generation): void {
-    if (gen.released) return;
-    gen.released = true;
-    for (const r of gen.releases.splice(0)) r();
-  }
-
-  private async buildGeneration(config: GatewayConfig): Promise<Generation> {
-    const byName = new Map<string, Cluster>();
-    const gen: Generation = { clusters: new ClusterView(byName), listeners: config.listeners, hcms: new Map(), inflight: 0, retired: false, released: false, releases: [] };
-    try {
-      for (const c of config.clusters) byName.set(c.name, await this.acquire(gen, this.clusterPool, clusterKey(c), async () => new Cluster(c)));
-      for (const l of config.listeners) gen.hcms.set(l.name, await this.buildHcm(gen, l));
-    } catch (e) {
-      this.release(gen);
-      throw e;
-    }
-    return gen;
-  }
-
-  private async buildHcm(gen: Generation, l: ListenerConfig): Promise<HttpConnectionManager> {
-    const chain: WasmPlugin[] = [];
-    for (const [j, f] of l.hcm.httpFilters.entries()) {
-      const where = `listener "${l.name}": http_filters[${j}] (${f.name || f.filterName})`;
-      chain.push(await this.acquire(gen, this.pluginPool, pluginKey(f), () => this.loadPlugin(f, where)));
-    }
-    const sinks = (l.hcm.accessLogs ?? []).map((cfg, j) => consoleSink(cfg, `listener "${l.name}": access_log[${j}]`));
-    const router = new Router(routeResolver(l.hcm), gen.clusters, this.transport);
-    return new HttpConnectionManager(l.hcm, chain, router, undefined, sinks);
-  }
-
-  private async acquire<T>(gen: Generation, pool: RefPool<T>, key: string, create: () => Promise<T>): Promise<T> {
-    const value = await pool.acquire(key, create);
-    gen.releases.push(() => pool.release(key));
-    return value;
-  }
-
-  private async loadPlugin(f: WasmFilterConfig, where: string): Promise<WasmPlugin> {
-    this.pluginLoads++;
-    try {
-      return await WasmPlugin.load(
-        this.opts.wasm,
-        { name: f.name, rootId: f.rootId, vmId: f.vmId, configuration: f.configuration, vmConfiguration: f.vmConfiguration, failOpen: f.failOpen },
-        this.host,
-      );
-    } catch (e) {
-      throw new Error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
-    }
   }
 }
 
@@ -231,17 +157,4 @@ function describeListeners(listeners: readonly ListenerConfig[]): string {
 // The module is the same for every filter, so the code path does not make plugins different.
 function pluginKey(f: WasmFilterConfig): string {
   return configKey({ ...f, codePath: "", codeField: [] });
-}
-
-function clusterKey(c: ClusterConfig): string {
-  return configKey(c);
-}
-
-/** node.* properties as Envoy exposes them to wasm (path parts joined with "."); as gateway.ts does on Node. */
-export function nodeProperties(node: NodeInfo): Record<string, PropertyValue> {
-  const props: Record<string, PropertyValue> = { "node.id": node.id, "node.cluster": node.cluster };
-  for (const [k, v] of Object.entries(node.metadata)) {
-    props[`node.metadata.${k}`] = typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : JSON.stringify(v);
-  }
-  return props;
 }

@@ -1,29 +1,21 @@
-// Runs a gateway whose configuration changes while it serves (xDS). Each applied GatewayConfig becomes a
-// generation: cluster objects, wasm plugins and HCMs for its listeners. A listener's server dispatches each new
-// request to the current generation; a request in flight keeps the generation it started on, which is released
-// (its plugins and clusters closed, unless the new generation still uses them) once its last request ends.
-// Clusters, plugins and access logs are shared between generations while their config is unchanged, so a route
-// change re-creates no wasm VM and resets no circuit breaker. Listeners are bound as they appear and drained as
-// they go. Node-only.
-import { readFile } from "node:fs/promises";
-import { WasmPlugin, type HostOptions, type LogLevel } from "../../wasm/host/index.js";
-import { openAccessLog, type NodeAccessLog } from "../access-log-node.js";
+// Runs a gateway whose configuration changes while it serves (xDS): each applied GatewayConfig becomes a generation
+// (gateway/generations.ts) and a request in flight finishes on the one it started on. Listeners are bound as they
+// appear, re-bound when their TLS changes and drained as they go. Node-only.
+import type { LogLevel } from "../../wasm/host/index.js";
+import { openAccessLog } from "../access-log-node.js";
 import type { AccessLogSink } from "../access-log.js";
 import { startAdmin } from "../admin.js";
-import type { AccessLogConfig, ClusterConfig, GatewayConfig, ListenerConfig, SocketAddr, WasmFilterConfig } from "../bootstrap/types.js";
+import type { AccessLogConfig, GatewayConfig, ListenerConfig, SocketAddr } from "../bootstrap/types.js";
 import { Cluster } from "../clusters.js";
-import { ClusterView, CurrentClusters } from "../cluster-views.js";
 import { nodeDnsResolvers } from "../dns-node.js";
-import { nodeProperties } from "../gateway.js";
-import { HttpConnectionManager, type DownstreamInfo, type DownstreamRequest, type HcmResponse } from "../hcm.js";
-import { clusterHttpCall } from "../http-call.js";
+import { Generations, type Generation } from "../generations.js";
+import type { DownstreamInfo, DownstreamRequest, HcmResponse, HttpConnectionManager } from "../hcm.js";
 import { startListener, type RunningListener } from "../listener.js";
-import { Router } from "../router.js";
-import { routeResolver } from "../scoped-routes.js";
 import { NodeUpstreamTransport } from "../upstream-node.js";
+import { WasmCode } from "../wasm-code-node.js";
+import { loadFilterPlugin, nodeProperties } from "../wasm-filters.js";
 import type { WatchableSecretSource } from "../upstream-tls-node.js";
 import { bindAddress, type PortMapping } from "./ports.js";
-import { RefPool } from "./ref-pool.js";
 import type { RemoteCodeCache } from "./remote-code.js";
 import { configKey } from "./state.js";
 
@@ -53,15 +45,6 @@ export interface DynamicGatewayOptions {
   dispatch?(listener: string, req: DownstreamRequest, exists: (listener: string) => boolean): { listener: string; req: DownstreamRequest; localPort?: number } | undefined;
 }
 
-interface Generation {
-  clusters: ClusterView;
-  hcms: Map<string, HttpConnectionManager>;
-  inflight: number;
-  retired: boolean;
-  released: boolean;
-  releases: Array<() => void>;
-}
-
 /** One bound listener: the generation and HCM new requests go to. */
 interface Slot {
   name: string;
@@ -76,32 +59,31 @@ interface Slot {
 
 export class DynamicGateway {
   private readonly transport: NodeUpstreamTransport;
-  private readonly host: HostOptions;
-  private readonly modules = new Map<string, Promise<WebAssembly.Module>>();
-  private readonly clusterPool = new RefPool<Cluster>((c) => c.close());
-  private readonly pluginPool = new RefPool<WasmPlugin>((p) => p.close());
-  private readonly logPool = new RefPool<NodeAccessLog>((l) => l.close());
+  private readonly generations: Generations;
+  private readonly code: WasmCode;
   private readonly slots = new Map<string, Slot>();
-  private current: Generation | undefined;
   private admin: RunningListener | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private draining = false;
-  private liveGenerations = 0;
-  private pluginLoads = 0;
 
   constructor(private readonly identity: Pick<GatewayConfig, "node" | "admin">, private readonly opts: DynamicGatewayOptions = {}) {
+    this.code = new WasmCode(opts.remoteCode);
     this.transport = new NodeUpstreamTransport(opts.upstreamSecrets ? { secrets: opts.upstreamSecrets } : {});
-    this.host = {
-      properties: nodeProperties(identity.node),
-      httpCall: clusterHttpCall(new CurrentClusters(() => this.current?.clusters), this.transport),
-      ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
-    };
+    this.generations = new Generations(
+      {
+        cluster: (c) => new Cluster(c, undefined, nodeDnsResolvers),
+        plugin: async (f, where, host) => loadFilterPlugin(await this.code.module(f.codePath, where), f, where, host),
+        accessLogs: (l, share) => this.accessLogs(l, share),
+      },
+      this.transport,
+      { properties: nodeProperties(identity.node), ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) },
+    );
   }
 
   /** For tests and debugging: generations not yet released, pooled objects, wasm plugins created so far. */
   stats(): { generations: number; clusters: number; plugins: number; pluginLoads: number } {
-    return { generations: this.liveGenerations, clusters: this.clusterPool.size, plugins: this.pluginPool.size, pluginLoads: this.pluginLoads };
+    return this.generations.stats();
   }
 
   /** The bound listeners by name. */
@@ -116,7 +98,7 @@ export class DynamicGateway {
   /** Starts the admin listener of the bootstrap, if any. */
   async startAdmin(): Promise<void> {
     if (this.identity.admin && !this.admin) {
-      this.admin = await startAdmin(this.identity.admin, { ready: () => this.current !== undefined && !this.draining, draining: () => this.draining });
+      this.admin = await startAdmin(this.identity.admin, { ready: () => this.generations.current !== undefined && !this.draining, draining: () => this.draining });
     }
   }
 
@@ -129,7 +111,7 @@ export class DynamicGateway {
 
   private async applyNow(config: GatewayConfig): Promise<void> {
     if (this.closed) throw new Error("the gateway is shutting down");
-    const gen = await this.buildGeneration(config);
+    const gen = await this.generations.build(config);
     const bound: Slot[] = [];
     try {
       for (const l of config.listeners) {
@@ -149,7 +131,7 @@ export class DynamicGateway {
       }
     } catch (e) {
       await Promise.all(bound.map((s) => s.running?.close()));
-      this.release(gen);
+      this.generations.discard(gen);
       throw e;
     }
     // Commit: nothing below fails.
@@ -169,9 +151,7 @@ export class DynamicGateway {
         slot.hcm = gen.hcms.get(name)!;
       }
     }
-    const previous = this.current;
-    this.current = gen;
-    if (previous) this.retire(previous);
+    this.generations.install(gen);
     // Removed, or moved to another address: no new connections; requests in flight finish on their generation.
     for (const s of leaving) {
       if (!s.running) continue;
@@ -187,50 +167,18 @@ export class DynamicGateway {
     if (routed?.localPort !== undefined) down = { ...down, local: { ...down.local, port: routed.localPort } };
     const gen = slot.gen;
     const hcm = slot.hcm;
-    gen.inflight++;
+    this.generations.enter(gen);
     try {
       return await hcm.serve(req, down);
     } finally {
-      gen.inflight--;
-      if (gen.retired && gen.inflight === 0) this.release(gen);
+      this.generations.leave(gen);
     }
   }
 
-  private retire(gen: Generation): void {
-    gen.retired = true;
-    if (gen.inflight === 0) this.release(gen);
-  }
-
-  private release(gen: Generation): void {
-    if (gen.released) return;
-    gen.released = true;
-    this.liveGenerations--;
-    for (const r of gen.releases.splice(0)) r();
-  }
-
-  private async buildGeneration(config: GatewayConfig): Promise<Generation> {
-    const byName = new Map<string, Cluster>();
-    const gen: Generation = { clusters: new ClusterView(byName), hcms: new Map(), inflight: 0, retired: false, released: false, releases: [] };
-    this.liveGenerations++;
-    try {
-      for (const c of config.clusters) byName.set(c.name, await this.acquire(gen, this.clusterPool, clusterKey(c), async () => new Cluster(c, undefined, nodeDnsResolvers)));
-      for (const l of config.listeners) gen.hcms.set(l.name, await this.buildHcm(gen, l));
-    } catch (e) {
-      this.release(gen);
-      throw e;
-    }
-    return gen;
-  }
-
-  private async buildHcm(gen: Generation, l: ListenerConfig): Promise<HttpConnectionManager> {
-    const chain: WasmPlugin[] = [];
-    for (const [j, f] of l.hcm.httpFilters.entries()) {
-      const where = `listener "${l.name}": http_filters[${j}] (${f.name || f.filterName})`;
-      chain.push(await this.acquire(gen, this.pluginPool, configKey(f), () => this.loadPlugin(f, where)));
-    }
+  private async accessLogs(l: ListenerConfig, share: <T extends { close(): void | Promise<void> }>(key: string, create: () => T) => Promise<T>): Promise<AccessLogSink[]> {
     const sinks: AccessLogSink[] = [];
     for (const [j, cfg] of (l.hcm.accessLogs ?? (this.opts.defaultAccessLog ? [this.opts.defaultAccessLog] : [])).entries()) {
-      const log = await this.acquire(gen, this.logPool, configKey(cfg), async () => {
+      const log = await share(`access-log ${configKey(cfg)}`, () => {
         try {
           return openAccessLog(cfg);
         } catch (e) {
@@ -239,42 +187,7 @@ export class DynamicGateway {
       });
       sinks.push(log.sink);
     }
-    const router = new Router(routeResolver(l.hcm), gen.clusters, this.transport);
-    return new HttpConnectionManager(l.hcm, chain, router, undefined, sinks);
-  }
-
-  private async acquire<T>(gen: Generation, pool: RefPool<T>, key: string, create: () => Promise<T>): Promise<T> {
-    const value = await pool.acquire(key, create);
-    gen.releases.push(() => pool.release(key));
-    return value;
-  }
-
-  private async loadPlugin(f: WasmFilterConfig, where: string): Promise<WasmPlugin> {
-    this.pluginLoads++;
-    let mod = this.modules.get(f.codePath);
-    if (!mod) {
-      const remote = this.opts.remoteCode?.get(f.codePath);
-      mod = (remote ? Promise.resolve(remote) : readFile(f.codePath).then((b) => new Uint8Array(b))).then((bytes) => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>));
-      this.modules.set(f.codePath, mod);
-      mod.catch(() => this.modules.delete(f.codePath));
-    }
-    let module: WebAssembly.Module;
-    try {
-      module = await mod;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "wasm file not found" : code ? `cannot read wasm file (${code})` : `not a valid wasm module (${e instanceof Error ? e.message : String(e)})`;
-      throw new Error(`${where}: ${f.codePath}: ${why}`);
-    }
-    try {
-      return await WasmPlugin.load(
-        module,
-        { name: f.name, rootId: f.rootId, vmId: f.vmId, configuration: f.configuration, vmConfiguration: f.vmConfiguration, failOpen: f.failOpen },
-        this.host,
-      );
-    } catch (e) {
-      throw new Error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    return sinks;
   }
 
   /**
@@ -293,10 +206,8 @@ export class DynamicGateway {
     this.closed = true;
     await Promise.all([...this.slots.values()].map((s) => s.running?.close()));
     this.slots.clear();
-    if (this.current) this.release(this.current);
-    this.current = undefined;
     await this.admin?.close();
-    await Promise.all([this.clusterPool.drain(), this.pluginPool.drain(), this.logPool.drain()]);
+    await this.generations.close();
     this.transport.close();
   }
 }
@@ -323,6 +234,3 @@ function sameAddress(a: SocketAddr, b: SocketAddr): boolean {
   return a.address === b.address && a.port === b.port;
 }
 
-function clusterKey(c: ClusterConfig): string {
-  return configKey(c);
-}
