@@ -8,13 +8,13 @@ import type { HeaderMap } from "../wasm/host/index.js";
 import { splitAbsoluteForm } from "./absolute-form.js";
 import { BodyStream, writeWithBackpressure } from "./body-stream.js";
 import { responseHasNoBody, type DownstreamRequest, type HcmResponse, type StreamedBody } from "./hcm.js";
+import { WHOLE_REQUEST_BODY_LIMIT } from "./request-body.js";
 import { fromIncoming, toOutgoing } from "./upstream-h2.js";
 
 const EMPTY = new Uint8Array(0);
 const NO_BODY = () => Promise.resolve(EMPTY);
 const NO_TRAILERS = (): HeaderMap => [];
 /** An HTTP/1 body with a content-length up to this is read whole (the common small POST); others stream. */
-const WHOLE_BODY_LIMIT = 64 * 1024;
 
 // ---- HTTP/1 ----
 
@@ -44,7 +44,7 @@ export function fromIncomingMessage(m: IncomingMessage, scheme: string): Downstr
     protocol: m.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1",
     body: hasBody ? () => readAll(m) : NO_BODY,
     trailers: hasBody ? trailers : NO_TRAILERS,
-    ...(chunked || length > WHOLE_BODY_LIMIT ? { streamBody: () => readStreaming(m, trailers) } : {}),
+    ...(chunked || length > WHOLE_REQUEST_BODY_LIMIT ? { streamBody: () => readStreaming(m, trailers) } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import type { BodyOutcome, FilterOutcome, HeaderMap, HttpStream, ResponseInfo, R
 import { formatDefault, type AccessLogSink } from "./access-log.js";
 import { BodyStream } from "./body-stream.js";
 import { filteredBody } from "./filtered-body.js";
+import { WHOLE_REQUEST_BODY_LIMIT } from "./request-body.js";
 import type { HcmConfig, RouteConfig, SocketAddr } from "./bootstrap/types.js";
 import { fromWebHeaders, getHeader, removeHeader, setHeader, toWebHeaders } from "./headers.js";
 import { isGrpcRequest, toGrpcLocalReply } from "./grpc-local-reply.js";
@@ -15,6 +16,7 @@ import { peerConnectionInfo, type DownstreamTls } from "./peer-identity.js";
 import { localReply, type Router, type RouterResponse } from "./router.js";
 import type { RouteMatch } from "./routes.js";
 import { UpstreamError } from "./upstream.js";
+import { bodyStreamFromReadable } from "./web-body.js";
 import { applyForwardClientCert, DEFAULT_FORWARD_CLIENT_CERT } from "./xfcc.js";
 
 /** A downstream request as the HCM needs it; built from a web Request (portable) or by a runtime's fast path. */
@@ -55,7 +57,19 @@ export function fromWebRequest(req: Request): DownstreamRequest {
     scheme: url.protocol.replace(/:$/, ""),
     headers,
     body: async () => (req.body ? new Uint8Array(await req.arrayBuffer()) : new Uint8Array(0)),
+    ...(streamsBody(req) ? { streamBody: async () => ({ body: new Uint8Array(0), more: bodyStreamFromReadable(req.body!, downstreamBodyError) }) } : {}),
   };
+}
+
+/** As on Node: a body of unknown length, or longer than the whole-body limit, streams. */
+function streamsBody(req: Request): boolean {
+  if (!req.body) return false;
+  const length = Number(req.headers.get("content-length") ?? NaN);
+  return !(length <= WHOLE_REQUEST_BODY_LIMIT);
+}
+
+function downstreamBodyError(e: unknown): Error {
+  return new Error(`downstream request body: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 export interface DownstreamInfo {

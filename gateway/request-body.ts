@@ -8,6 +8,9 @@ import { BodyStream } from "./body-stream.js";
 /** Envoy's default per_request_buffer_limit_bytes / connection buffer limit. */
 export const REQUEST_BUFFER_LIMIT = 1024 * 1024;
 
+/** A request body with a content-length up to this is read whole before the request goes on; others stream. */
+export const WHOLE_REQUEST_BODY_LIMIT = 64 * 1024;
+
 export class ReplayableRequestBody {
   private kept: Uint8Array[] | null = [];
   private keptBytes = 0;
@@ -95,28 +98,4 @@ export class ReplayableRequestBody {
     if (this.keptBytes > this.limit) this.kept = null;
     else this.kept.push(c);
   }
-}
-
-/** The whole of a streamed body (for a transport that cannot stream a request body). */
-export function readWhole(first: Uint8Array, more: BodyStream): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = first.length > 0 ? [first] : [];
-    let size = first.length;
-    more.start({
-      data: (c) => {
-        chunks.push(c);
-        size += c.length;
-      },
-      end: () => {
-        const out = new Uint8Array(size);
-        let at = 0;
-        for (const c of chunks) {
-          out.set(c, at);
-          at += c.length;
-        }
-        resolve(out);
-      },
-      error: reject,
-    });
-  });
 }

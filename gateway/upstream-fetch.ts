@@ -10,10 +10,11 @@
 //   lost") is reported as connect_failure.
 // - No upstream TLS: a target with a TLS transport socket fails (connect_failure) rather than going out in plain
 //   text. (Without a SecretSource the config builder already refuses such clusters.)
+// - A request body still arriving streams upstream as a ReadableStream, with the request's content-length kept where
+//   the runtime can (workerd's FixedLengthStream), chunked otherwise; request trailers are not sent.
 import type { HeaderMap } from "../wasm/host/index.js";
-import { BodyStream } from "./body-stream.js";
-import { readWhole } from "./request-body.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
+import { bodyStreamFromReadable, readableFromBodyStream } from "./web-body.js";
 
 export interface FetchTransportOptions {
   /** Default: the global fetch. */
@@ -40,12 +41,9 @@ export class FetchUpstreamTransport implements UpstreamTransport {
     } catch (e) {
       throw new UpstreamError("connect_failure", `invalid request header: ${e instanceof Error ? e.message : String(e)}`);
     }
-    // fetch() gets a request body whole here: a streamed one is read to its end first.
-    const reqBody = req.more ? await readWhole(req.body, req.more).catch((e: unknown) => {
-      throw new UpstreamError("reset", `request body: ${e instanceof Error ? e.message : String(e)}`);
-    }) : req.body;
+    const body = req.more ? streamedRequestBody(req) : req.body;
     const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
-    const hasBody = reqBody.length > 0 || !BODYLESS_METHODS.has(req.method);
+    const hasBody = req.more !== undefined || req.body.length > 0 || !BODYLESS_METHODS.has(req.method);
     target.connectionOpened();
     let responded = false;
     let streaming = false;
@@ -54,19 +52,18 @@ export class FetchUpstreamTransport implements UpstreamTransport {
         method: req.method,
         headers,
         redirect: "manual",
-        ...(hasBody ? { body: reqBody as Uint8Array<ArrayBuffer> } : {}),
+        ...(hasBody ? { body: body as BodyInit, duplex: "half" } : {}),
         ...(signal ? { signal } : {}),
       });
       responded = true;
       const length = Number(res.headers.get("content-length") ?? NaN);
       if (res.body && !(length <= WHOLE_BODY_LIMIT)) {
         streaming = true;
-        const more = streamBody(res.body, () => signal?.aborted === true);
+        const more = bodyStreamFromReadable(res.body, (e) => new UpstreamError(signal?.aborted ? "timeout" : "reset", e instanceof Error ? e.message : String(e)));
         more.onFinish(() => target.connectionClosed());
         return { status: res.status, headers: responseHeaders(res.headers), body: new Uint8Array(0), more };
       }
-      const body = new Uint8Array(await res.arrayBuffer());
-      return { status: res.status, headers: responseHeaders(res.headers), body };
+      return { status: res.status, headers: responseHeaders(res.headers), body: new Uint8Array(await res.arrayBuffer()) };
     } catch (e) {
       if (signal?.aborted) throw new UpstreamError("timeout", "upstream request timeout");
       const why = e instanceof Error ? e.message : String(e);
@@ -105,37 +102,12 @@ function responseHeaders(headers: Headers): HeaderMap {
   return out;
 }
 
-/** The rest of a fetch() response: read while the consumer wants more; its timeout signal still applies. */
-function streamBody(body: ReadableStream<Uint8Array>, timedOut: () => boolean): BodyStream {
-  const reader = body.getReader();
-  let paused = true;
-  let pumping = false;
-  const pump = async () => {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (!paused && !more.finished) {
-        const { done, value } = await reader.read();
-        if (done) return more.end();
-        more.push(value);
-      }
-    } catch (e) {
-      more.fail(new UpstreamError(timedOut() ? "timeout" : "reset", e instanceof Error ? e.message : String(e)));
-    } finally {
-      pumping = false;
-    }
-  };
-  const more: BodyStream = new BodyStream({
-    pause: () => {
-      paused = true;
-    },
-    resume: () => {
-      paused = false;
-      void pump();
-    },
-    abort: () => {
-      reader.cancel().catch(() => {});
-    },
-  });
-  return more;
+/** workerd's stream that sends a known length instead of chunked encoding. */
+type FixedLengthStreamCtor = new (length: number) => TransformStream<Uint8Array, Uint8Array>;
+
+function streamedRequestBody(req: UpstreamRequest): ReadableStream<Uint8Array> {
+  const stream = readableFromBodyStream(req.body, req.more!);
+  const length = Number(req.headers.find(([k]) => k === "content-length")?.[1] ?? NaN);
+  const Fixed = (globalThis as { FixedLengthStream?: FixedLengthStreamCtor }).FixedLengthStream;
+  return Fixed && Number.isSafeInteger(length) && length >= 0 ? stream.pipeThrough(new Fixed(length)) : stream;
 }

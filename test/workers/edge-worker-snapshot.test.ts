@@ -24,6 +24,7 @@ interface Echo {
   url: string;
   headers: Record<string, string>;
   body: string;
+  bodySpreadMs: number;
 }
 
 const env: WorkerEnv = { HALYARD_SNAPSHOT: edge.snapshot, HALYARD_NODE_ID: edge.nodeId };
@@ -51,10 +52,28 @@ describe("edge worker from a bundled snapshot", () => {
     expect(res.headers.get("x-edge-route")).toBe("canary");
   });
 
-  it("sends a request body upstream", async () => {
-    const res = await call(worker, env, "/pay", { method: "POST", body: "amount=10", headers: { "content-type": "text/plain" } });
+  it("sends a request body of known length upstream whole", async () => {
+    const res = await call(worker, env, "/pay", { method: "POST", body: "amount=10", headers: { "content-type": "text/plain", "content-length": "9" } });
     const echo = (await res.json()) as Echo;
     expect([echo.method, echo.body, echo.headers["content-length"]]).toEqual(["POST", "amount=10", "9"]);
+  });
+
+  it("streams a request body upstream as the client sends it (through the filters and the router)", async () => {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    const sending = (async () => {
+      await writer.write(new TextEncoder().encode("first,"));
+      await new Promise((r) => setTimeout(r, 300));
+      await writer.write(new TextEncoder().encode("second"));
+      await writer.close();
+    })();
+    const res = await call(worker, env, "/pay", { method: "POST", body: readable, duplex: "half" } as RequestInit);
+    await sending;
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(echo.body).toBe("first,second");
+    expect(echo.bodySpreadMs).toBeGreaterThanOrEqual(200);
+    expect(echo.headers["transfer-encoding"]).toBe("chunked");
   });
 
   it("answers a fault abort locally (halyard.fault)", async () => {

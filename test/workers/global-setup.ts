@@ -24,17 +24,27 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const PAYMENTS = here("../../examples/payments/");
 const FIXTURES = here("./fixtures/");
 
-/** An upstream that answers with what it received; /slow... waits 1.5 s first. */
+/**
+ * An upstream that answers with what it received, and over how long the body arrived (`bodySpreadMs`: first to last
+ * chunk); /slow... waits 1.5 s first.
+ */
 function startUpstream(name: string): Promise<Server> {
   const server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
+    let firstAt = 0;
+    let lastAt = 0;
+    req.on("data", (c: Buffer) => {
+      lastAt = Date.now();
+      firstAt ||= lastAt;
+      chunks.push(c);
+    });
     req.on("end", () => {
       const answer = () => {
         res.setHeader("content-type", "application/json");
         res.setHeader("x-upstream", name);
         res.setHeader("set-cookie", [`a=${name}`, "b=2"]);
-        res.end(JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") }));
+        const body = Buffer.concat(chunks).toString("utf8");
+        res.end(JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers, body, bodySpreadMs: lastAt - firstAt }));
       };
       if (req.url?.startsWith("/slow")) setTimeout(answer, 1500);
       else answer();

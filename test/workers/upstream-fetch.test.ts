@@ -1,5 +1,6 @@
 // FetchUpstreamTransport inside workerd against real node:http upstreams on 127.0.0.1 (test/workers/global-setup.ts).
 import { describe, expect, inject, it } from "vitest";
+import { BodyStream } from "../../gateway/body-stream.js";
 import { UpstreamError, type UpstreamTarget } from "../../gateway/upstream.js";
 import { FetchUpstreamTransport } from "../../gateway/upstream-fetch.js";
 
@@ -58,5 +59,46 @@ describe("FetchUpstreamTransport in workerd", () => {
     const err = await transport.send(target(edge.deadPort), 1000, { method: "GET", path: "/", headers: [], body: new Uint8Array(0) }, 2000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).kind).toBe("connect_failure");
+  });
+
+  describe("a request body still arriving", () => {
+    /** A body whose second half arrives `gapMs` after the first, as a slow client sends it. */
+    function slowBody(second: string, gapMs: number): BodyStream {
+      let resumed = false;
+      const more = new BodyStream({
+        pause() {},
+        resume() {
+          if (resumed) return;
+          resumed = true;
+          setTimeout(() => {
+            more.push(new TextEncoder().encode(second));
+            more.end();
+          }, gapMs);
+        },
+        abort() {},
+      });
+      return more;
+    }
+
+    const send = (headers: Array<[string, string]>) =>
+      transport.send(target(edge.upstreams.v1), 1000, { method: "POST", path: "/upload", headers, body: new TextEncoder().encode("first,"), more: slowBody("second", 300) }, 5000);
+
+    it("streams upstream as it arrives, keeping the request's content-length", async () => {
+      const res = await send([["content-length", "12"]]);
+      const echo = JSON.parse(new TextDecoder().decode(res.body)) as { body: string; bodySpreadMs: number; headers: Record<string, string> };
+      expect(echo.body).toBe("first,second");
+      // The upstream had the first part ~300 ms before the rest: it was not read whole first.
+      expect(echo.bodySpreadMs).toBeGreaterThanOrEqual(200);
+      expect(echo.headers["content-length"]).toBe("12");
+      expect(echo.headers["transfer-encoding"]).toBeUndefined();
+    });
+
+    it("goes chunked when the length is not known", async () => {
+      const res = await send([]);
+      const echo = JSON.parse(new TextDecoder().decode(res.body)) as { body: string; bodySpreadMs: number; headers: Record<string, string> };
+      expect(echo.body).toBe("first,second");
+      expect(echo.bodySpreadMs).toBeGreaterThanOrEqual(200);
+      expect(echo.headers["transfer-encoding"]).toBe("chunked");
+    });
   });
 });
