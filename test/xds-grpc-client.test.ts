@@ -6,7 +6,7 @@ import { buildSnapshot } from "../control/xds/snapshot.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from "../control/xds/resource-types.js";
 import { greeterClient, startGreeter, type GreeterClient, type GreeterServer } from "./helpers/grpc-greeter.js";
 import { clusterName, greeterResources, LISTENER_NAME, type GreeterSnapshotSpec } from "./helpers/xds-resources.js";
-import { grpcBootstrap, startControlPlane, waitFor, type TestControlPlane } from "./helpers/xds-server.js";
+import { grpcBootstrap, useControlPlane, waitFor } from "./helpers/xds-server.js";
 
 // grpc-js-xds adds the xds: scheme (resolver, LB policies) to the @grpc/grpc-js instance this process uses.
 xds.register();
@@ -16,31 +16,26 @@ const TARGET = `xds:///${LISTENER_NAME}`;
 // instead of GRPC_XDS_BOOTSTRAP_CONFIG, so the tests do not share client state.
 const BOOTSTRAP_OPTION = "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config";
 
-let cp: TestControlPlane;
+// Each test's clients are closed after it (plane.track).
+const plane = useControlPlane<GreeterClient>();
 let a: GreeterServer, b: GreeterServer, c: GreeterServer;
-const clients: GreeterClient[] = [];
 
 beforeAll(async () => {
-  cp = await startControlPlane();
   [a, b, c] = await Promise.all([startGreeter("a"), startGreeter("b"), startGreeter("c")]);
 });
 
 afterAll(async () => {
-  for (const cl of clients) cl.close();
-  await cp?.close();
   await Promise.all([a, b, c].filter(Boolean).map((s) => s.close()));
 });
 
 function setSnapshot(nodeId: string, spec: GreeterSnapshotSpec) {
   const snapshot = buildSnapshot(greeterResources(spec));
-  cp.cache.setSnapshot(nodeId, snapshot);
+  plane.cp.cache.setSnapshot(nodeId, snapshot);
   return snapshot;
 }
 
 function client(nodeId: string): GreeterClient {
-  const cl = greeterClient(TARGET, { [BOOTSTRAP_OPTION]: grpcBootstrap(cp.xdsPort, nodeId) });
-  clients.push(cl);
-  return cl;
+  return plane.track(greeterClient(TARGET, { [BOOTSTRAP_OPTION]: grpcBootstrap(plane.cp.xdsPort, nodeId) }));
 }
 
 async function tally(cl: GreeterClient, calls: number, parallel = 25): Promise<Record<string, number>> {
@@ -53,7 +48,7 @@ async function tally(cl: GreeterClient, calls: number, parallel = 25): Promise<R
 }
 
 async function typeSync(nodeId: string, short: string) {
-  const report = await cp.syncz();
+  const report = await plane.cp.syncz();
   return report.proxies.find((p) => p.id === nodeId)?.streams[0]?.types[short];
 }
 
@@ -136,7 +131,7 @@ describe("proxyless gRPC client over ADS", () => {
     expect(listeners.ackedVersion).toBe(goodVersion);
     expect(listeners.sentVersion).toBe(badVersion);
     expect(listeners.nackError).toMatch(/api_listener/);
-    expect(cp.logs.some((l) => l.includes(node) && l.includes("rejected") && l.includes(badVersion))).toBe(true);
+    expect(plane.cp.logs.some((l) => l.includes(node) && l.includes("rejected") && l.includes(badVersion))).toBe(true);
     // The rejected listener changed nothing for the client.
     expect(await tally(cl, 10)).toEqual({ b: 10 });
 

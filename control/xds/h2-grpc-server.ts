@@ -6,6 +6,7 @@
 // is written as the caller's bytes: either a buffer that already holds the 5-byte prefix (`framedBuffer`, encoders
 // write straight into it), or prefix and payload as two writes under one cork.
 import * as http2 from "node:http2";
+import type { Socket } from "node:net";
 
 export const GrpcStatus = {
   OK: 0,
@@ -226,6 +227,8 @@ export class H2GrpcServer {
   readonly #server: http2.Http2Server;
   readonly #handlers = new Map<string, CallHandler>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
+  /** The connections under the sessions: a session that does not end on destroy() still has its socket. */
+  readonly #sockets = new Set<Socket>();
   readonly #calls = new Set<ServerCall>();
   readonly #maxReceive: number;
   readonly #window: number;
@@ -239,6 +242,10 @@ export class H2GrpcServer {
       settings: { initialWindowSize: this.#window, maxConcurrentStreams: 1000, enablePush: false },
     });
     this.#server.on("session", (session) => this.#session(session));
+    this.#server.on("connection", (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+    });
     this.#server.on("stream", (stream, headers) => this.#stream(stream, headers));
   }
 
@@ -276,6 +283,7 @@ export class H2GrpcServer {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         for (const session of this.#sessions) session.destroy();
+        for (const socket of this.#sockets) socket.destroy();
       }, graceMs);
       this.#server.close(() => {
         clearTimeout(timer);

@@ -70,7 +70,7 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
  * `open`, each closed after the test that opened it.
  */
 export function useControlPlane<S extends { close(): void }>(
-  open: (xdsPort: number) => S,
+  open?: (xdsPort: number) => S,
 ): { readonly cp: TestControlPlane; stream(): S; track<T extends { close(): void }>(s: T): T } {
   let cp: TestControlPlane | undefined;
   const streams: { close(): void }[] = [];
@@ -89,6 +89,7 @@ export function useControlPlane<S extends { close(): void }>(
       return cp;
     },
     stream() {
+      if (!open) throw new Error("useControlPlane() was given no way to open a stream");
       return this.track(open(this.cp.xdsPort));
     },
     /** Closes `s` after the current test too (a stream opened some other way). */
