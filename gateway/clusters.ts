@@ -6,6 +6,7 @@ import { createLoadBalancer, type LbContext, type LoadBalancer, type Random } fr
 import { OriginalDstHosts } from "./original-dst.js";
 import type { DnsResolverFactory } from "./dns.js";
 import { DnsClusterHosts } from "./dns-hosts.js";
+import type { EndpointPools } from "./endpoint-refs.js";
 import { OutlierDetector, type OutlierHost } from "./outlier.js";
 import type { PoolLimits, UpstreamTarget } from "./upstream.js";
 import { endpointTls } from "./upstream-tls.js";
@@ -76,14 +77,17 @@ export class Cluster {
   readonly originalDst: OriginalDstHosts | undefined;
   /** type STRICT_DNS / LOGICAL_DNS with a resolver: `hosts` follow DNS (dns-hosts.ts). */
   private readonly dnsHosts: DnsClusterHosts<Host> | undefined;
+  private closed = false;
 
   /**
    * `dns`: how STRICT_DNS / LOGICAL_DNS clusters resolve their names (Node: dns-node.ts). Without it (Workers) their
-   * endpoints are hosts as named, and the transport connects by name.
+   * endpoints are hosts as named, and the transport connects by name. `pools`: told which endpoints this cluster's
+   * hosts hold, so the transport can drain the pools of endpoints no cluster holds any more.
    */
-  constructor(readonly config: ClusterConfig, private readonly random?: Random, dns?: DnsResolverFactory) {
+  constructor(readonly config: ClusterConfig, private readonly random?: Random, dns?: DnsResolverFactory, private readonly pools?: EndpointPools) {
     const resolving = config.dns !== undefined && dns !== undefined;
     this.hosts = resolving ? [] : config.endpoints.map((a) => new Host(a, this));
+    for (const h of this.hosts) pools?.retain(h.key);
     this.limits = config.circuitBreakers ?? DEFAULT_CIRCUIT_BREAKERS;
     this.panicThreshold = config.healthyPanicThreshold ?? DEFAULT_PANIC_THRESHOLD;
     this.poolLimits = {
@@ -107,6 +111,9 @@ export class Cluster {
 
   /** Replaces the hosts (DNS answers): the same array, so outlier detection follows; the balancers are rebuilt. */
   private setHosts(hosts: Host[]): void {
+    if (this.closed) return;
+    for (const h of hosts) this.pools?.retain(h.key);
+    for (const h of this.hosts) this.pools?.release(h.key);
     this.hosts.splice(0, this.hosts.length, ...hosts);
     this.lbAll = createLoadBalancer(this.config, this.hosts.slice(), this.random);
     this.healthChanged();
@@ -191,6 +198,8 @@ export class Cluster {
     this.outlier?.close();
     this.originalDst?.close();
     for (const h of this.hosts) for (const w of h.waiting.splice(0)) w(false);
+    if (!this.closed) for (const h of this.hosts) this.pools?.release(h.key);
+    this.closed = true;
   }
 
   // HTTP/1: a request needs a connection of its own: an idle one of this host, a new one within max_connections,
@@ -218,8 +227,8 @@ export class Cluster {
 
 export class ClusterManager {
   private readonly clusters = new Map<string, Cluster>();
-  constructor(configs: ClusterConfig[], random?: Random, dns?: DnsResolverFactory) {
-    for (const c of configs) this.clusters.set(c.name, new Cluster(c, random, dns));
+  constructor(configs: ClusterConfig[], random?: Random, dns?: DnsResolverFactory, pools?: EndpointPools) {
+    for (const c of configs) this.clusters.set(c.name, new Cluster(c, random, dns, pools));
   }
 
   get(name: string): Cluster | undefined {

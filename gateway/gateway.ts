@@ -41,8 +41,8 @@ export interface RunningGateway {
 export class GatewayStartError extends Error {}
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<RunningGateway> {
-  const clusters = new ClusterManager(config.clusters, undefined, nodeDnsResolvers);
   const transport = new NodeUpstreamTransport(opts.upstreamSecrets ? { secrets: opts.upstreamSecrets } : {});
+  const clusters = new ClusterManager(config.clusters, undefined, nodeDnsResolvers, transport.endpoints);
   const hostOptions: HostOptions = {
     properties: nodeProperties(config.node),
     httpCall: clusterHttpCall(clusters, transport),

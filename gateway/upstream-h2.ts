@@ -77,6 +77,15 @@ export class Http2UpstreamPool {
     return entry;
   }
 
+  /** The endpoint left every cluster: its sessions close gracefully (GOAWAY; streams in flight finish). */
+  drainEndpoint(endpointKey: string): void {
+    for (const [key, entry] of this.sessions) {
+      if (key !== endpointKey && !key.startsWith(`${endpointKey}|`)) continue;
+      this.sessions.delete(key);
+      entry.session.close();
+    }
+  }
+
   send(target: UpstreamTarget, connectTimeoutMs: number, req: UpstreamRequest, timeoutMs: number, tls?: UpstreamTlsConnection): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       const entry = this.sessionFor(target, tls);

@@ -11,6 +11,7 @@ import { lookup } from "node:dns/promises";
 import type { Socket } from "node:net";
 import type { HeaderMap } from "../wasm/host/index.js";
 import { BodyStream, writeWithBackpressure } from "./body-stream.js";
+import { EndpointRefs } from "./endpoint-refs.js";
 import { Http2UpstreamPool } from "./upstream-h2.js";
 import { tlsFailureReason, UpstreamTlsContexts, type UpstreamTlsConnection, type WatchableSecretSource } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
@@ -32,6 +33,8 @@ export class NodeUpstreamTransport implements UpstreamTransport {
   private readonly established = new WeakSet<Socket>();
   private readonly h2 = new Http2UpstreamPool();
   private readonly tls: UpstreamTlsContexts;
+  /** Clusters report the endpoints their hosts hold; the pools of one no cluster holds are drained. */
+  readonly endpoints = new EndpointRefs((key) => this.drainEndpoint(key));
 
   constructor(opts: NodeTransportOptions = {}) {
     this.tls = new UpstreamTlsContexts(opts.secrets);
@@ -58,6 +61,12 @@ export class NodeUpstreamTransport implements UpstreamTransport {
       }
     }
     return a;
+  }
+
+  private drainEndpoint(endpointKey: string): void {
+    for (const key of [...this.agents.keys()]) if (key === endpointKey || key.startsWith(`${endpointKey}|`)) this.retire(key);
+    for (const base of [...this.currentPool.keys()]) if (base.startsWith(`${endpointKey}|`)) this.currentPool.delete(base);
+    this.h2.drainEndpoint(endpointKey);
   }
 
   // Node's agent destroys a socket freed while keepAlive is off, so busy connections end with their request.

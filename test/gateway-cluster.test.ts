@@ -6,6 +6,7 @@ import { BootstrapError } from "../gateway/bootstrap/errors.js";
 import { parseBootstrap } from "../gateway/bootstrap/parse.js";
 import type { ClusterConfig } from "../gateway/bootstrap/types.js";
 import { Cluster } from "../gateway/clusters.js";
+import { EndpointRefs } from "../gateway/endpoint-refs.js";
 import { computeHash } from "../gateway/hash-policy.js";
 import { LeastRequestLb } from "../gateway/lb/least-request.js";
 import { MaglevLb } from "../gateway/lb/maglev.js";
@@ -258,5 +259,27 @@ describe("bootstrap: cluster and route policy fields", () => {
     expect(errorOf(doc((_, a) => (delete a.cluster, (a.weighted_clusters = { clusters: [{ name: "ghost", weight: 1 }] }))))).toMatch(/weighted_clusters\.clusters\[0\]\.name: unknown cluster "ghost"/);
     expect(errorOf(doc((_, a) => (delete a.cluster, (a.weighted_clusters = { clusters: [{ name: "backend", weight: 1 }], total_weight: 5 }))))).toMatch(/total_weight: 5 is not the sum/);
     expect(errorOf(doc((cl) => (cl.circuit_breakers = { thresholds: [{ priority: "HIGH" }] })))).toMatch(/thresholds\[0\]\.priority: "HIGH" is not supported/);
+  });
+});
+
+describe("endpoint pools held by clusters", () => {
+  const cluster = (name: string, ports: number[]): ClusterConfig => ({ name, connectTimeoutMs: 1000, endpoints: ports.map((port) => ({ address: "127.0.0.1", port })) });
+
+  it("an endpoint's pools are drained once no cluster holds a host of it (EDS removed it, or its clusters were replaced)", () => {
+    const drained: string[] = [];
+    const refs = new EndpointRefs((key) => drained.push(key));
+    // A service's cluster and its subset cluster share an endpoint, as outbound|80||svc and outbound|80|v1|svc do.
+    const all = new Cluster(cluster("all", [8001, 8002]), undefined, undefined, refs);
+    const v1 = new Cluster(cluster("v1", [8001]), undefined, undefined, refs);
+    // The next generation (EDS dropped 8002) is built before the previous one is released.
+    const next = new Cluster(cluster("all", [8001]), undefined, undefined, refs);
+    all.close();
+    expect(drained).toEqual(["127.0.0.1:8002"]);
+    v1.close();
+    v1.close(); // twice is once
+    expect(drained).toEqual(["127.0.0.1:8002"]);
+    next.close();
+    expect(drained).toEqual(["127.0.0.1:8002", "127.0.0.1:8001"]);
+    expect(refs.size).toBe(0);
   });
 });

@@ -23,6 +23,8 @@ interface Upstream {
   ip: string;
   server: Server;
   hits: number;
+  /** Connections open to it now. */
+  open: number;
 }
 
 function listen(server: Server, port: number, ip: string): Promise<number> {
@@ -36,13 +38,17 @@ function listen(server: Server, port: number, ip: string): Promise<number> {
 }
 
 function makeUpstream(ip: string): Upstream {
-  const u: Upstream = { ip, hits: 0, server: undefined as unknown as Server };
+  const u: Upstream = { ip, hits: 0, open: 0, server: undefined as unknown as Server };
   u.server = createServer((req, res) => {
     u.hits++;
     const wait = Number(new URL(req.url ?? "/", "http://x").searchParams.get("ms") ?? 0);
     setTimeout(() => res.end(ip), wait);
   });
   u.server.keepAliveTimeout = 5_000;
+  u.server.on("connection", (socket) => {
+    u.open++;
+    socket.once("close", () => u.open--);
+  });
   return u;
 }
 
@@ -146,12 +152,17 @@ describe("STRICT_DNS", () => {
     expect(dns.queries.some((q) => q.endsWith("AAAA"))).toBe(false); // V4_ONLY
   });
 
-  it("a changed answer takes effect at the next refresh (the record's TTL)", async () => {
+  it("a changed answer takes effect at the next refresh (the record's TTL); the gone hosts' idle connections close", async () => {
+    // The round robin above left idle keep-alive connections to .1 and .2 (.1 is also "local"'s host: localhost).
+    expect(ups[1]!.open).toBeGreaterThan(0);
     dns.records.set("strict.test", { a: ["127.0.0.3"], ttl: 1 });
     await waitFor("traffic to the new address", async () => ((await get("/strict")).from === "127.0.0.3" ? true : undefined), 5_000);
     resetHits();
     for (let i = 0; i < 6; i++) expect(await get("/strict")).toEqual({ status: 200, from: "127.0.0.3" });
     expect(ups.map((u) => u.hits)).toEqual([0, 0, 6]);
+    // Envoy drains the pools of removed hosts: .2 is in no cluster's hosts any more.
+    await waitFor("the connections to 127.0.0.2 to close", () => (ups[1]!.open === 0 ? true : undefined), 2_000);
+    expect(ups[2]!.open).toBeGreaterThan(0);
   });
 
   it("when the DNS server stops answering, traffic keeps flowing to the last hosts", async () => {

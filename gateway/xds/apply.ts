@@ -72,7 +72,7 @@ export class DynamicGateway {
     this.transport = new NodeUpstreamTransport(opts.upstreamSecrets ? { secrets: opts.upstreamSecrets } : {});
     this.generations = new Generations(
       {
-        cluster: (c) => new Cluster(c, undefined, nodeDnsResolvers),
+        cluster: (c) => new Cluster(c, undefined, nodeDnsResolvers, this.transport.endpoints),
         plugin: async (f, where, host) => loadFilterPlugin(await this.code.module(f.codePath, where), f, where, host),
         accessLogs: (l, share) => this.accessLogs(l, share),
       },
