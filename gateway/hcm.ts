@@ -16,7 +16,7 @@ import { peerConnectionInfo, type DownstreamTls } from "./peer-identity.js";
 import { localReply, type Router, type RouterResponse } from "./router.js";
 import type { RouteMatch } from "./routes.js";
 import { UpstreamError } from "./upstream.js";
-import { bodyStreamFromReadable } from "./web-body.js";
+import { bodyStreamFromReadable, readableFromBodyStream } from "./web-body.js";
 import { applyForwardClientCert, DEFAULT_FORWARD_CLIENT_CERT } from "./xfcc.js";
 
 /** A downstream request as the HCM needs it; built from a web Request (portable) or by a runtime's fast path. */
@@ -478,34 +478,9 @@ export function toWebResponse(out: HcmResponse): Response {
   if (res.more) {
     if (noBody) res.more.abort("no body for this response");
     // The upstream's content-length (if any) stays; the body streams.
-    else return new Response(webStream(res.body, res.more), { status: res.status, headers });
+    else return new Response(readableFromBodyStream(res.body, res.more, "downstream cancelled the response"), { status: res.status, headers });
   }
   if (!noBody) headers.set("content-length", String(res.body.length));
   // Bodies here are never backed by a SharedArrayBuffer.
   return new Response(noBody || res.body.length === 0 ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers });
-}
-
-/** A web ReadableStream of a streaming body: the part already here, then the rest, with flow control. */
-function webStream(first: Uint8Array, more: BodyStream): ReadableStream<Uint8Array> {
-  let started = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (first.length > 0) controller.enqueue(first);
-    },
-    pull(controller) {
-      if (started) return more.resume();
-      started = true;
-      more.start({
-        data: (c) => {
-          controller.enqueue(c);
-          if ((controller.desiredSize ?? 1) <= 0) more.pause();
-        },
-        end: () => controller.close(),
-        error: (e) => controller.error(e),
-      });
-    },
-    cancel() {
-      more.abort("downstream cancelled the response");
-    },
-  });
 }

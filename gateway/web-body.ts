@@ -40,9 +40,9 @@ export function bodyStreamFromReadable(body: ReadableStream<Uint8Array>, failure
 
 /**
  * `first` then the rest of `more` as a ReadableStream (trailers are dropped: a web stream has none). Cancelling the
- * stream aborts `more`.
+ * stream aborts `more` with `cancelled`.
  */
-export function readableFromBodyStream(first: Uint8Array, more: BodyStream): ReadableStream<Uint8Array> {
+export function readableFromBodyStream(first: Uint8Array, more: BodyStream, cancelled = "body no longer read"): ReadableStream<Uint8Array> {
   let started = false;
   return new ReadableStream<Uint8Array>(
     {
@@ -62,7 +62,7 @@ export function readableFromBodyStream(first: Uint8Array, more: BodyStream): Rea
         });
       },
       cancel() {
-        more.abort("request body no longer read");
+        more.abort(cancelled);
       },
     },
     { highWaterMark: 0 },
