@@ -1,9 +1,8 @@
 // The shape of wasm/build/halyard.wasm: exactly the proxy-wasm ABI v0.2.1 exports, only ABI and
 // allowed WASI imports (with the spec's signatures), and nothing running at instantiation.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileAS } from "./helpers/as.js";
+import { halyardWasmBytes } from "./helpers/halyard-wasm.js";
 
 type Sig = string; // "(i32,i64)->i32"
 
@@ -165,9 +164,7 @@ let wasm: Uint8Array<ArrayBuffer>;
 let shape: WasmShape;
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  wasm = new Uint8Array(readFileSync("wasm/build/halyard.wasm"));
+  wasm = halyardWasmBytes();
   shape = readShape(wasm);
 }, 120_000);
 

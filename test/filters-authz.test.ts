@@ -1,16 +1,13 @@
 // halyard.authz running in the project's proxy-wasm host (wasm/host): the real halyard.wasm, the
 // real ABI, StreamInfo supplying the peer identity and addresses as Envoy attributes.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type FilterOutcome, type HeaderMap, type HttpStream, type LogLevel, type StreamInfo, WasmPlugin } from "../wasm/host/index.js";
+import { halyardModule } from "./helpers/halyard-wasm.js";
 
 let module: WebAssembly.Module;
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  module = new WebAssembly.Module(readFileSync("wasm/build/halyard.wasm"));
+  module = halyardModule();
 }, 300_000);
 
 function load(config: unknown) {

@@ -1,15 +1,12 @@
 // halyard.echo running in the project's proxy-wasm host (wasm/host), i.e. through the real ABI.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type HeaderMap, type LogLevel, WasmPlugin } from "../wasm/host/index.js";
+import { halyardModule } from "./helpers/halyard-wasm.js";
 
 let module: WebAssembly.Module;
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  module = new WebAssembly.Module(readFileSync("wasm/build/halyard.wasm"));
+  module = halyardModule();
 }, 120_000);
 
 function load(configuration: string | undefined, rootId = "halyard.echo") {

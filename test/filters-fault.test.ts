@@ -1,17 +1,14 @@
 // halyard.fault running in the real halyard.wasm through the project's proxy-wasm host: delays
 // resumed from the root context's tick, HTTP and gRPC aborts answered as Envoy's fault filter
 // does, percentages drawn by the route engine, and the filter chained before halyard.route.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type FilterOutcome, type HeaderMap, type HttpStream, type LogLevel, MetricsRegistry, WasmPlugin } from "../wasm/host/index.js";
+import { halyardModule } from "./helpers/halyard-wasm.js";
 
 let module: WebAssembly.Module;
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  module = new WebAssembly.Module(readFileSync("wasm/build/halyard.wasm"));
+  module = halyardModule();
 }, 120_000);
 
 const C1 = "outbound|9080|v1|reviews.foo.svc.cluster.local";

@@ -1,14 +1,13 @@
 // halyard.jwt (Istio RequestAuthentication) running in the project's proxy-wasm host: the real
 // halyard.wasm, tokens minted with jose, Envoy's statuses, local replies and header handling.
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type FilterOutcome, type HeaderMap, type HttpStream, type LogLevel, WasmPlugin } from "../wasm/host/index.js";
 import { loadAS } from "./helpers/as.js";
 import { bytesIO } from "./helpers/as-bytes.js";
+import { halyardModule } from "./helpers/halyard-wasm.js";
 
 const ISSUER = "https://issuer.example.com";
 const OTHER_ISSUER = "https://other.example.com";
@@ -33,9 +32,7 @@ async function makeKey(alg: Alg, kid: string): Promise<Key> {
 }
 
 beforeAll(async () => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  module = new WebAssembly.Module(readFileSync("wasm/build/halyard.wasm"));
+  module = halyardModule();
   for (const alg of ALGS) keys.set(alg, await makeKey(alg, `${alg.toLowerCase()}-1`));
   otherKey = await makeKey("ES256", "other-1");
 }, 180_000);

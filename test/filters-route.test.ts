@@ -1,19 +1,16 @@
 // halyard.route running in the real halyard.wasm through the project's proxy-wasm host: the route
 // engine's decision stated in Envoy's terms (cluster header, x-envoy-* headers, rewrites, header
 // operations, local responses), mirrors through http_call to a real 127.0.0.1 server.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HeaderMap, type HostOptions, type HttpStream, type LogLevel, WasmPlugin } from "../wasm/host/index.js";
+import { halyardModule } from "./helpers/halyard-wasm.js";
 
 let module: WebAssembly.Module;
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  module = new WebAssembly.Module(readFileSync("wasm/build/halyard.wasm"));
+  module = halyardModule();
 }, 120_000);
 
 const C1 = "outbound|9080|v1|reviews.foo.svc.cluster.local";

@@ -5,11 +5,11 @@
 import { join } from "node:path";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { bootstrap, listener, staticCluster, wasmFilter } from "./helpers/envoy-bootstrap.js";
 import {
   freePort, httpRequest, requireBuiltCli, root, startGateway, startUpstream, tempDir, writeYaml, type GatewayProcess, type Upstream,
 } from "./helpers/gateway-process.js";
+import { build } from "./helpers/halyard-wasm.js";
 
 const ISSUER = "https://issuer.gateway.test";
 const WASM = join(root, "wasm/build/halyard.wasm");
@@ -25,8 +25,7 @@ const mint = (sub: string, key: CryptoKey = privateKey) =>
 
 beforeAll(async () => {
   requireBuiltCli();
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { cwd: root, encoding: "utf8", timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
+  build("wasm");
   const pair = await generateKeyPair("ES256", { extractable: true });
   privateKey = pair.privateKey;
   strangerKey = (await generateKeyPair("ES256")).privateKey;

@@ -1,11 +1,10 @@
 // Per-request filter state in the proxy-wasm host (StreamInfo.filterState): what one plugin's stream stores with
 // proxy_set_property is read by a later plugin's stream of the same request, as Envoy's filter state is. Shown
 // with the real filters: halyard.jwt verifies a jose-minted token, halyard.authz decides on its request principal.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type HeaderMap, type StreamInfo, WasmPlugin } from "../wasm/host/index.js";
+import { halyardModule } from "./helpers/halyard-wasm.js";
 
 const ISSUER = "https://issuer.filter-state.test";
 let module: WebAssembly.Module;
@@ -13,9 +12,7 @@ let jwks: string;
 let privateKey: CryptoKey;
 
 beforeAll(async () => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  module = new WebAssembly.Module(readFileSync("wasm/build/halyard.wasm"));
+  module = halyardModule();
   const pair = await generateKeyPair("ES256", { extractable: true });
   privateKey = pair.privateKey;
   jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256" }] });

@@ -3,8 +3,6 @@
 // jwksUri fetching from a real node:http server (refresh, fail closed), the filters on the xDS listeners, and the
 // translated configurations loaded and decided by the real filters in halyard.wasm.
 import { anyUnpack, StringValueSchema, type Any } from "@bufbuild/protobuf/wkt";
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from "jose";
@@ -28,6 +26,7 @@ import { join } from "node:path";
 import { LISTENER_TYPE } from "../control/xds/resource-types.js";
 import type { Snapshot } from "../control/xds/snapshot.js";
 import { type HeaderMap, type StreamInfo, WasmPlugin } from "../wasm/host/index.js";
+import { halyardModule } from "./helpers/halyard-wasm.js";
 
 function configOf(yaml: string): ConfigSet {
   const { documents, errors } = parseConfigText(yaml, "test.yaml");
@@ -108,9 +107,7 @@ let k1: Key, k2: Key;
 let module: WebAssembly.Module;
 
 beforeAll(async () => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm failed:\n${r.stderr}${r.stdout}`);
-  module = new WebAssembly.Module(readFileSync("wasm/build/halyard.wasm"));
+  module = halyardModule();
   jwksServer = await startJwksServer();
   [k1, k2] = await Promise.all([rsaKey("k1"), rsaKey("k2")]);
 }, 300_000);

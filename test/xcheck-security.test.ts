@@ -1,7 +1,7 @@
 // `halyard x check` with RequestAuthentication and AuthorizationPolicy: the built CLI, spawned as a user runs it,
 // running the real halyard.jwt → halyard.authz (destination workload / gateway) around halyard.fault →
 // halyard.route from halyard.wasm. Tokens are minted with jose; one issuer's JWKS is served by a node:http server.
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { build } from "./helpers/halyard-wasm.js";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const ISSUER = "https://issuer.test";
@@ -66,8 +67,7 @@ let jwksServer: Server;
 let jwksHits = 0;
 
 beforeAll(async () => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm", "ts"], { cwd: root, encoding: "utf8", timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm ts failed:\n${r.stderr}${r.stdout}`);
+  build("wasm", "ts");
   [key, stranger, remote] = await Promise.all([rsaKey("k1"), rsaKey("k1"), rsaKey("remote-1")]);
   jwksServer = createServer((req, res) => {
     jwksHits++;

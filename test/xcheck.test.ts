@@ -1,11 +1,12 @@
 // `halyard x check`: the built CLI, spawned as a user runs it, on examples/payments and small fixtures. The
 // decisions come from the real halyard.fault and halyard.route filters in halyard.wasm.
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { build } from "./helpers/halyard-wasm.js";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const SHOP = "test/fixtures/xcheck/shop.yaml";
@@ -43,8 +44,7 @@ async function check(...args: string[]): Promise<any> {
 
 const tmp = mkdtempSync(join(tmpdir(), "xcheck-"));
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ["scripts/build.js", "wasm", "ts"], { cwd: root, encoding: "utf8", timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`node scripts/build.js wasm ts failed:\n${r.stderr}${r.stdout}`);
+  build("wasm", "ts");
 }, 320_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
