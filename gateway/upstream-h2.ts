@@ -27,6 +27,8 @@ export class Http2UpstreamPool {
   private readonly sessions = new Map<string, PooledSession>();
   /** endpoint + TLS context -> the session key in use (the material version changes it). */
   private readonly currentKey = new Map<string, string>();
+  /** Sessions closing gracefully (their endpoint was drained) until their streams end: close() still ends them. */
+  private readonly closing = new Set<ClientHttp2Session>();
 
   private sessionFor(target: UpstreamTarget, tls: UpstreamTlsConnection | undefined): PooledSession {
     const key = tls ? `${target.key}|${tls.key}` : target.key;
@@ -82,7 +84,9 @@ export class Http2UpstreamPool {
     for (const [key, entry] of this.sessions) {
       if (key !== endpointKey && !key.startsWith(`${endpointKey}|`)) continue;
       this.sessions.delete(key);
-      entry.session.close();
+      const { session } = entry;
+      this.closing.add(session);
+      session.close(() => this.closing.delete(session));
     }
   }
 
@@ -207,7 +211,9 @@ export class Http2UpstreamPool {
 
   close(): void {
     for (const { session } of this.sessions.values()) session.destroy();
+    for (const session of this.closing) session.destroy();
     this.sessions.clear();
+    this.closing.clear();
     this.currentKey.clear();
   }
 }

@@ -26,6 +26,8 @@ const EMPTY = new Uint8Array(0);
 
 export class NodeUpstreamTransport implements UpstreamTransport {
   private readonly agents = new Map<string, Agent>();
+  /** Agents retired while some of their connections were busy: close() still ends those. */
+  private readonly retired = new Set<Agent>();
   /** endpoint + TLS context -> the pool key in use (the material version changes it). */
   private readonly currentPool = new Map<string, string>();
   private readonly counted = new WeakSet<Socket>();
@@ -76,6 +78,8 @@ export class NodeUpstreamTransport implements UpstreamTransport {
     this.agents.delete(key);
     (a as Agent & { keepAlive: boolean }).keepAlive = false;
     for (const list of Object.values(a.freeSockets)) for (const s of list ?? []) s.destroy();
+    for (const r of this.retired) if (Object.keys(r.sockets).length === 0) this.retired.delete(r);
+    if (Object.keys(a.sockets).length > 0) this.retired.add(a);
   }
 
   // A reset on a pooled connection is a reset, as in Envoy (no transparent retry that would hide it from the
@@ -208,8 +212,9 @@ export class NodeUpstreamTransport implements UpstreamTransport {
   }
 
   close(): void {
-    for (const a of this.agents.values()) a.destroy();
+    for (const a of [...this.agents.values(), ...this.retired]) a.destroy();
     this.agents.clear();
+    this.retired.clear();
     this.currentPool.clear();
     this.h2.close();
     this.tls.close();
