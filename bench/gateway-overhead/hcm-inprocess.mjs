@@ -8,6 +8,8 @@
 // --route-fault times halyard.fault + halyard.route instead (issue #5's target (e)): 50 routes, the request matches
 // the last one, whose fault (an abort at 0%) is evaluated and never fires.
 //
+// --evict KB runs every request after evicting the CPU caches (see evict below): the chain's cost with cold caches.
+//
 // --baseline-host FILE --baseline-hcm FILE add a third target in the same run, interleaved: another build of the host
 // (an ES module exporting WasmPlugin) and HCM (exporting HttpConnectionManager), e.g. bundled from git HEAD:
 //   git archive HEAD wasm/host gateway | tar -x -C /tmp/base
@@ -61,10 +63,28 @@ const request = routeFault
   : () => ({ method: "GET", path: "/bench", authority: "127.0.0.1:10000", scheme: "http", headers: [["user-agent", "wrk"], ["accept", "*/*"]], body: async () => new Uint8Array(0) });
 const label = routeFault ? "route+fault" : "echo";
 
+// --evict KB: after every request, write one byte per 64-byte line of a KB-sized buffer, so the next request starts
+// with caches as cold as in a real proxy, where node:http and the kernel run between two passes through the chain.
+// Both HCMs pay the same eviction, so the "added" figure stays the chain's own cost.
+const evictKb = argv.includes("--evict") ? Number(argv[argv.indexOf("--evict") + 1]) : 0;
+if (!(evictKb >= 0)) throw new Error("--evict takes a size in KB");
+const evictBuf = new Uint8Array(evictKb * 1024);
+let evictSum = 0;
+const evict = () => {
+  for (let j = 0; j < evictBuf.length; j += 64) evictSum += evictBuf[j]++;
+};
+const perBatch = evictKb > 0 ? 4000 : 20000;
+
 async function cpuPerRequest(hcm, n, inFlight) {
+  n = Math.min(n, perBatch);
   const t = process.cpuUsage();
   let i = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (i++ < n) await hcm.serve(request(), down); }));
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (i++ < n) {
+      await hcm.serve(request(), down);
+      if (evictKb > 0) evict();
+    }
+  }));
   const u = process.cpuUsage(t);
   return (u.user + u.system) / n;
 }

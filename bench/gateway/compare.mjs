@@ -14,6 +14,8 @@
 //
 //   node scripts/build.js && node bench/gateway/compare.mjs [--rounds 5] [--duration 5] [--connections 32]
 //     [--rate 1000] [--rate-duration 5] [--skip-nginx] [--only nodeproxy,halyard,halyard_payments] [--cpu-prof DIR]
+//     [--access-log] (gateways log every request to a file, as in production) [--skip-wrk] (fixed-rate phase only)
+// Extra target (f), the CPU floor: bench/gateway/raw-forwarder.mjs, an HTTP/1.1 forwarder on raw net.Socket.
 //
 // Needs wrk (apt-get install wrk) and nginx (apt-get install nginx) unless --skip-nginx; the script writes its own
 // nginx.conf in a temp dir and starts/stops nginx itself.
@@ -43,6 +45,11 @@ function parseArgs(argv) {
   const out = {};
   for (let i = 0; i < argv.length; i++) {
     if (!argv[i].startsWith("--")) continue;
+    const eq = argv[i].indexOf("=");
+    if (eq > 0) {
+      out[argv[i].slice(2, eq)] = argv[i].slice(eq + 1); // --name=value, for values that start with "--"
+      continue;
+    }
     const next = argv[i + 1];
     out[argv[i].slice(2)] = next === undefined || next.startsWith("--") ? true : argv[++i];
   }
@@ -194,6 +201,11 @@ const [[, proxyPort]] = await start(process.execPath, ["-e", NODE_PROXY, upstrea
 targets.nodeproxy = `http://127.0.0.1:${proxyPort}`;
 pids.nodeproxy = children.at(-1).pid;
 
+// (f): the floor for the CPU target, a raw net.Socket forwarder (raw-forwarder.mjs: content-length framing only).
+const [[, rawPort]] = await start(process.execPath, [join(root, "bench/gateway/raw-forwarder.mjs"), upstreamPort], /raw (\d+)/g);
+targets.rawfloor = `http://127.0.0.1:${rawPort}`;
+pids.rawfloor = children.at(-1).pid;
+
 const listener = (name, filters) => ({
   name,
   address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
@@ -228,10 +240,16 @@ writeFileSync(bootstrapFile, JSON.stringify({
     }],
   },
 }));
-const profArgs = args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(String(args["cpu-prof"]))] : [];
-// No access log (as nginx here: access_log off; the node proxy logs nothing either); no drain wait at the end.
-const gwOps = ["--access-log", "off", "--drain-time", "0s"];
-const gwArgs = [...profArgs, "bin/halyard.js", "gateway", "-c", bootstrapFile, ...gwOps];
+const profArgs = [
+  ...(args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(String(args["cpu-prof"]))] : []),
+  // --gateway-node-flags="--no-liftoff ...": extra node/V8 flags for the two gateway processes.
+  ...(args["gateway-node-flags"] ? String(args["gateway-node-flags"]).split(" ").filter(Boolean) : []),
+];
+// No access log by default (as nginx here: access_log off; the node proxy logs nothing either); --access-log writes
+// each gateway's default-format log to a file in the temp dir, as in production; no drain wait at the end.
+const accessLog = (name) => (args["access-log"] !== undefined ? join(dir, `access-${name}.log`) : "off");
+const gwOps = (name) => ["--access-log", accessLog(name), "--drain-time", "0s"];
+const gwArgs = [...profArgs, "bin/halyard.js", "gateway", "-c", bootstrapFile, ...gwOps("static")];
 for (const m of await start(process.execPath, gwArgs, /listener "(\w+)" on (http:\/\/\S+)/g, 2)) targets[m[1] === "nofilter" ? "halyard" : "halyard_echo"] = m[2];
 pids.halyard = pids.halyard_echo = children.at(-1).pid;
 
@@ -243,7 +261,7 @@ const [[, xds]] = await start(
 );
 await start(
   process.execPath,
-  [...profArgs, "bin/halyard.js", "gateway", "--xds", xds, "--node", INGRESS_NODE_ID, "--labels", "istio=ingressgateway", ...gwOps],
+  [...profArgs, "bin/halyard.js", "gateway", "--xds", xds, "--node", INGRESS_NODE_ID, "--labels", "istio=ingressgateway", ...gwOps("payments")],
   /configuration \d+ applied \([1-9]/g,
 );
 targets.halyard_payments = `http://127.0.0.1:${ingressPort}`;
@@ -252,11 +270,12 @@ await waitFor(targets.halyard_payments, () => "the payments ingress does not ans
 
 // CPU time (user + system) a process has used, in µs: with wrk, upstream and proxy sharing a few cores, CPU per
 // request is the steadier figure of a proxy's cost.
-function cpuUs(pid) {
+function cpuUs(pid, kernelOnly = false) {
   if (!pid) return NaN;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    // utime, stime in clock ticks (USER_HZ 100)
+    return (((kernelOnly ? 0 : Number(fields[11])) + Number(fields[12])) * 1e6) / 100;
   } catch {
     return NaN;
   }
@@ -289,6 +308,7 @@ function latencyUs(out, pct) {
 
 function wrk(url, seconds, pid) {
   const cpu0 = cpuUs(pid);
+  const sys0 = cpuUs(pid, true);
   const r = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", `Host: ${HOST}`, `${url}${PATH}`], { encoding: "utf8" });
   if (r.status !== 0) fail(`wrk failed: ${r.stderr}`);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(r.stdout);
@@ -299,6 +319,7 @@ function wrk(url, seconds, pid) {
     p50: latencyUs(r.stdout, 50),
     p99: latencyUs(r.stdout, 99),
     cpu: (cpuUs(pid) - cpu0) / requests,
+    sys: (cpuUs(pid, true) - sys0) / requests,
   };
 }
 
@@ -309,6 +330,7 @@ const LABELS = {
   halyard: "(d) halyard gateway, no filters",
   halyard_payments: "(e) halyard ingress, payments config (fault + route)",
   halyard_echo: "(e') halyard gateway, one halyard.echo filter",
+  rawfloor: "(f) raw net.Socket forwarder (floor)",
 };
 const names = Object.keys(LABELS).filter((n) => targets[n] && (!only || only.includes(n)));
 const median = (xs) => {
@@ -318,25 +340,29 @@ const median = (xs) => {
 const medians = (samples, keys) => Object.fromEntries(Object.entries(samples).map(([n, xs]) => [n, Object.fromEntries(keys.map((k) => [k, median(xs.map((x) => x[k]))]))]));
 const fmtUs = (us) => (Math.abs(us) >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`);
 
-for (const n of names) wrk(targets[n], 2); // warm up JIT, keep-alive pools, the wasm VM
-const samples = Object.fromEntries(names.map((n) => [n, []]));
-for (let i = 0; i < rounds; i++) {
-  const order = names.map((_, j) => names[(i + j) % names.length]);
-  for (const n of order) samples[n].push(wrk(targets[n], duration, pids[n]));
-  process.stderr.write(`round ${i + 1}/${rounds}: ${names.map((n) => `${n} ${samples[n].at(-1).rps.toFixed(0)}`).join(", ")}\n`);
+// --skip-wrk: the fixed-rate phase only (e.g. a --cpu-prof of the gateways at a fixed rate).
+if (args["skip-wrk"] === undefined) {
+  for (const n of names) wrk(targets[n], 2); // warm up JIT, keep-alive pools, the wasm VM
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < rounds; i++) {
+    const order = names.map((_, j) => names[(i + j) % names.length]);
+    for (const n of order) samples[n].push(wrk(targets[n], duration, pids[n]));
+    process.stderr.write(`round ${i + 1}/${rounds}: ${names.map((n) => `${n} ${samples[n].at(-1).rps.toFixed(0)}`).join(", ")}\n`);
+  }
+  const med = medians(samples, ["rps", "p50", "p99", "cpu", "sys"]);
+  console.log(`wrk -t1 -c${connections} -d${duration}s, ${rounds} rotating rounds, medians (node ${process.version}, load average ${loadAverage()})`);
+  console.log(`| target | req/s | p50 | p99 | proxy CPU per request | of which kernel |`);
+  console.log(`| --- | --- | --- | --- | --- | --- |`);
+  for (const n of names) {
+    const cpu = n !== "upstream" && Number.isFinite(med[n].cpu) ? `${med[n].cpu.toFixed(1)} µs` : "-";
+    const sys = n !== "upstream" && Number.isFinite(med[n].sys) ? `${med[n].sys.toFixed(1)} µs` : "-";
+    console.log(`| ${LABELS[n]} | ${med[n].rps.toFixed(0)} | ${fmtUs(med[n].p50)} | ${fmtUs(med[n].p99)} | ${cpu} | ${sys} |`);
+  }
+  const ratio = (a, b) => (med[a] && med[b] ? (med[a].rps / med[b].rps).toFixed(2) : "n/a");
+  console.log(`ratios (req/s): (d)/(c) ${ratio("halyard", "nodeproxy")}, (e)/(c) ${ratio("halyard_payments", "nodeproxy")}, (e')/(c) ${ratio("halyard_echo", "nodeproxy")}, (e)/(b) ${ratio("halyard_payments", "nginx")}`);
+  const cpuRatio = (a, b) => (med[a] && med[b] ? (med[b].cpu / med[a].cpu).toFixed(2) : "n/a");
+  console.log(`ratios (requests per CPU-second, c/x): (d)/(c) ${cpuRatio("halyard", "nodeproxy")}, (e)/(c) ${cpuRatio("halyard_payments", "nodeproxy")}, (e')/(c) ${cpuRatio("halyard_echo", "nodeproxy")}`);
 }
-const med = medians(samples, ["rps", "p50", "p99", "cpu"]);
-console.log(`wrk -t1 -c${connections} -d${duration}s, ${rounds} rotating rounds, medians (node ${process.version}, load average ${loadAverage()})`);
-console.log(`| target | req/s | p50 | p99 | proxy CPU per request |`);
-console.log(`| --- | --- | --- | --- | --- |`);
-for (const n of names) {
-  const cpu = n !== "upstream" && Number.isFinite(med[n].cpu) ? `${med[n].cpu.toFixed(1)} µs` : "-";
-  console.log(`| ${LABELS[n]} | ${med[n].rps.toFixed(0)} | ${fmtUs(med[n].p50)} | ${fmtUs(med[n].p99)} | ${cpu} |`);
-}
-const ratio = (a, b) => (med[a] && med[b] ? (med[a].rps / med[b].rps).toFixed(2) : "n/a");
-console.log(`ratios (req/s): (d)/(c) ${ratio("halyard", "nodeproxy")}, (e)/(c) ${ratio("halyard_payments", "nodeproxy")}, (e')/(c) ${ratio("halyard_echo", "nodeproxy")}, (e)/(b) ${ratio("halyard_payments", "nginx")}`);
-const cpuRatio = (a, b) => (med[a] && med[b] ? (med[b].cpu / med[a].cpu).toFixed(2) : "n/a");
-console.log(`ratios (requests per CPU-second, c/x): (d)/(c) ${cpuRatio("halyard", "nodeproxy")}, (e)/(c) ${cpuRatio("halyard_payments", "nodeproxy")}, (e')/(c) ${cpuRatio("halyard_echo", "nodeproxy")}`);
 
 if (rate > 0) {
   const rateNames = names.includes("upstream") ? names : ["upstream", ...names];
