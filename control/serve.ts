@@ -51,7 +51,10 @@ export interface ServeOptions {
   xdsPort?: number;
   /** Default 15014 (0: ephemeral). */
   httpPort?: number;
-  /** Quiet period before a config change is pushed (snapshots rebuilt). Default 100 ms. */
+  /**
+   * Quiet period before a config change is pushed (snapshots rebuilt), counted from the file event that started the
+   * reload (so the reload's own time counts toward it). Default 100 ms.
+   */
   pushDebounceMs?: number;
   /** A node without streams for this long is forgotten at the next rebuild. Default 10 minutes. */
   idleNodeTtlMs?: number;
@@ -125,7 +128,7 @@ export async function serve(options: ServeOptions): Promise<ControlPlane> {
 
   const wasmModule: WasmModuleFile | undefined = options.wasm && (await readWasmModule(options.wasm.file));
   const initial = await store.watch(options.paths, (result) => {
-    if (result.ok) pusher.trigger();
+    if (result.ok) pusher.trigger(result.changedAt);
     else {
       log(`config: ${result.errors.length} error(s); still serving the last valid config`);
       for (const e of result.errors) log(formatError(e));

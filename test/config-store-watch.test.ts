@@ -36,6 +36,20 @@ describe("ConfigStore.watch", () => {
     expect(results.every((r) => r.ok)).toBe(true);
   });
 
+  it("reports when the file event that started a reload arrived", async () => {
+    dir = mkdtempSync(join(tmpdir(), "halyard-store-watch-"));
+    writeFileSync(join(dir, "se.yaml"), serviceEntry("a", "v0.example.com"));
+    const results: { result: StoreLoadResult; at: number }[] = [];
+    store = new ConfigStore({ debounceMs: 20 });
+    expect((await store.watch([dir], (r) => results.push({ result: r, at: Date.now() }))).changedAt).toBeUndefined();
+    const wroteAt = Date.now();
+    writeFileSync(join(dir, "se.yaml"), serviceEntry("a", "v1.example.com"));
+    const last = await waitFor("the write to be loaded", () => (hosts(results.at(-1)?.result)?.[0] === "v1.example.com" ? results.at(-1) : undefined), 3000);
+    expect(last.result.changedAt).toBeGreaterThanOrEqual(wroteAt);
+    // The reload starts only after 20 ms of quiet, so the event precedes the result by at least that.
+    expect(last.at - last.result.changedAt!).toBeGreaterThanOrEqual(19);
+  });
+
   it("loads config from a directory created after the watch began, and edits inside it", async () => {
     dir = mkdtempSync(join(tmpdir(), "halyard-store-watch-"));
     writeFileSync(join(dir, "a.yaml"), serviceEntry("a", "a.example.com"));

@@ -23,10 +23,15 @@ const EDITS = 40;
 
 const node = (id: string) => ({ id, cluster: "", metadata: {}, userAgentName: "", userAgentVersion: "" });
 
-/** Every resource of every type by name, as its encoding's hash: equal hashes, equal bytes. */
+/** Every resource of every type by name, as its encoding's hash (equal hashes, equal bytes), the set's version and order. */
 function contents(s: Snapshot): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
-  for (const [type, set] of s.types) out[type] = Object.fromEntries([...set.resources].map(([name, r]) => [name, r.version]));
+  for (const [type, set] of s.types) {
+    out[type] = Object.fromEntries([...set.resources].map(([name, r]) => [name, r.version]));
+    // The set's version and its resources' order too (a patched set must iterate as a rebuilt one).
+    out[type]["\0version"] = set.version;
+    out[type]["\0order"] = [...set.resources.keys()].join(" ");
+  }
   return out;
 }
 

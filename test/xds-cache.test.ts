@@ -156,6 +156,51 @@ describe("debounce", () => {
     await d.flush();
   });
 
+  it("counts the quiet period from when the change happened, and still coalesces changes within it", async () => {
+    const runsAt: number[] = [];
+    const d = debounce(() => void runsAt.push(Date.now()), { quietMs: 100 });
+    const changedAt = Date.now() - 70; // e.g. the file event, 70 ms of reload ago
+    d.trigger(changedAt);
+    await new Promise((r) => setTimeout(r, 10));
+    d.trigger(changedAt + 20); // a second change within the window moves it to changedAt + 120
+    const deadline = Date.now() + 1000;
+    while (runsAt.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    expect(runsAt).toHaveLength(1);
+    expect(runsAt[0]! - changedAt).toBeGreaterThanOrEqual(119);
+    expect(runsAt[0]! - changedAt).toBeLessThan(400);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(runsAt).toHaveLength(1);
+    await d.flush();
+  });
+
+  it("runs at once for a change whose quiet period already passed, but never more often than the change rate", async () => {
+    let runs = 0;
+    const d = debounce(() => void runs++, { quietMs: 50 });
+    const start = Date.now();
+    d.trigger(start - 200);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(runs).toBe(1);
+    d.trigger(Date.now() + 10_000); // a clock in the future counts as now
+    await new Promise((r) => setTimeout(r, 20));
+    expect(runs).toBe(1);
+    await d.flush();
+    expect(runs).toBe(2);
+  });
+
+  it("caps the delay at maxDelayMs from the first change, counted from when it happened", async () => {
+    let ranAt: number | undefined;
+    const d = debounce(() => void (ranAt = Date.now()), { quietMs: 300, maxDelayMs: 350 });
+    const first = Date.now() - 200; // its quiet period ends at first + 300
+    d.trigger(first);
+    await new Promise((r) => setTimeout(r, 30));
+    d.trigger(); // now: would move the quiet period to now + 300 (first + 530 or later), past first + 350
+    const deadline = Date.now() + 2000;
+    while (ranAt === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    expect(ranAt! - first).toBeGreaterThanOrEqual(349);
+    expect(ranAt! - first).toBeLessThan(520);
+    await d.flush();
+  });
+
   it("runs at least every maxDelayMs under a burst that never goes quiet", async () => {
     let runs = 0;
     const d = debounce(() => void runs++, { quietMs: 30, maxDelayMs: 60 });

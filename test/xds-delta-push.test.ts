@@ -13,6 +13,9 @@ import {
   encodedDeltaAll,
   layeredTypeSnapshot,
   removedNames,
+  replacedTypeSnapshot,
+  sortedResources,
+  typeSnapshot,
   type CachedResource,
   type Snapshot,
   type TypeSnapshot,
@@ -56,6 +59,34 @@ describe("delta ADS pushes", () => {
       expect([...changedNames(a, b)].sort()).toEqual(changed);
       expect([...removedNames(a, b)].sort()).toEqual(removed);
     }
+  });
+
+  it("patches a set by replacing resources in place: same version, order, name order and diff as a rebuilt set", () => {
+    const eds = (n: number, ports: Record<string, number> = {}) => [...snapshot(n, ports).types.get(ENDPOINT_TYPE)!.resources.values()];
+    const before = eds(300);
+    const base = typeSnapshot(ENDPOINT_TYPE, before);
+    // Once with the base's name order computed (the patched set keeps it), once without.
+    for (const sortedFirst of [false, true]) {
+      if (sortedFirst) sortedResources(base);
+      const after = eds(300, { c0007: 9001, c0123: 9002 });
+      const edited = [after[7]!, after[123]!, before[200]!]; // the last one unchanged
+      const patched = replacedTypeSnapshot(base, edited)!;
+      const rebuilt = typeSnapshot(ENDPOINT_TYPE, before.map((r, i) => (i === 7 || i === 123 ? after[i]! : r)));
+      expect(patched.version).toBe(rebuilt.version);
+      expect(patched.version).not.toBe(base.version);
+      expect([...patched.resources.keys()]).toEqual([...rebuilt.resources.keys()]);
+      expect([...patched.resources.values()].map((r) => r.version)).toEqual([...rebuilt.resources.values()].map((r) => r.version));
+      expect(sortedResources(patched).map((r) => r.name)).toEqual(sortedResources(rebuilt).map((r) => r.name));
+      expect(sortedResources(patched).map((r) => r.version)).toEqual(sortedResources(rebuilt).map((r) => r.version));
+      expect(changedNames(base, patched)).toEqual(["c0007", "c0123"]);
+      expect(removedNames(base, patched)).toEqual([]);
+      expect([...changedNames(base, rebuilt)].sort()).toEqual(["c0007", "c0123"]);
+      // Replacing back gives the base's version again (digests subtract exactly).
+      expect(replacedTypeSnapshot(patched, [before[7]!, before[123]!])!.version).toBe(base.version);
+    }
+    // A name the set lacks, or a layered set: no patch.
+    expect(replacedTypeSnapshot(base, [eds(301)[300]!])).toBeUndefined();
+    expect(replacedTypeSnapshot(layeredTypeSnapshot(base, [{ ...before[0]!, name: "own" }]), [before[1]!])).toBeUndefined();
   });
 
   it("writes the same bytes toBinary writes", () => {

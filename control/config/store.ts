@@ -14,13 +14,15 @@ export interface StoreLoadResult {
   errors: ConfigError[];
   /** The current config: this load's when ok, else the last valid one (undefined if there never was one). */
   config: ConfigSet | undefined;
+  /** Watch reloads: when the file event that started this reload arrived (Date.now() clock). */
+  changedAt?: number;
 }
 
 export interface ConfigStoreOptions {
   /**
    * Quiet period after the last file event before reloading. Default 20 ms: enough to take an editor's write +
-   * rename, or a checkout's burst, as one reload. Pushes have their own ~100 ms debounce (serve.ts), so a longer
-   * wait here would only add to every edit's convergence.
+   * rename, or a checkout's burst, as one reload. Pushes have their own ~100 ms debounce (serve.ts), counted from
+   * the reload's `changedAt`, so this wait and the reload itself count toward it rather than adding to it.
    */
   debounceMs?: number;
 }
@@ -33,6 +35,8 @@ export class ConfigStore {
   #timer: NodeJS.Timeout | undefined;
   #reloading: Promise<void> | undefined;
   #pending = false;
+  /** The last file event not yet covered by a reload that started. */
+  #lastEventAt: number | undefined;
   #closed = false;
   readonly #debounceMs: number;
   /** Reloads re-parse and re-validate only the files that changed. */
@@ -115,8 +119,14 @@ export class ConfigStore {
     return changed;
   }
 
+  /** A file event: reload once events have been quiet for the debounce period. */
   #schedule(paths: readonly string[], onChange: (result: StoreLoadResult) => void): void {
     if (this.#closed) return;
+    this.#lastEventAt = Date.now();
+    this.#armReload(paths, onChange, this.#debounceMs);
+  }
+
+  #armReload(paths: readonly string[], onChange: (result: StoreLoadResult) => void, delayMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -124,22 +134,25 @@ export class ConfigStore {
         this.#pending = true;
         return;
       }
+      const changedAt = this.#lastEventAt ?? Date.now();
+      this.#lastEventAt = undefined;
       this.#reloading = this.load(paths)
         .then((result) => {
-          if (!this.#closed) onChange(result);
+          if (!this.#closed) onChange({ ...result, changedAt });
         })
         .catch((e: unknown) => {
           const message = `reload failed: ${e instanceof Error ? e.message : String(e)}`;
-          if (!this.#closed) onChange({ ok: false, errors: [fileError(paths.join(", "), message)], config: this.#config });
+          if (!this.#closed) onChange({ ok: false, errors: [fileError(paths.join(", "), message)], config: this.#config, changedAt });
         })
         .finally(() => {
           this.#reloading = undefined;
-          if (this.#pending) {
+          // Events during the reload were quiet long enough already (the timer fired): reload again at once.
+          if (this.#pending && !this.#closed) {
             this.#pending = false;
-            this.#schedule(paths, onChange);
+            this.#armReload(paths, onChange, 0);
           }
         });
-    }, this.#debounceMs);
+    }, delayMs);
   }
 
   /** Stops watching; releases every file handle and timer. Safe to call twice. */

@@ -1,8 +1,12 @@
 // Coalesces bursts of triggers (config reloads, registry events) into one snapshot rebuild: `fn` runs `quietMs`
-// after the last trigger, never twice at once, and once more if triggered while it ran. A burst that never goes
-// quiet still runs at least every `maxDelayMs`, so pushes cannot be postponed forever.
+// after the last change, never twice at once, and once more if triggered while it ran. A burst that never goes
+// quiet still runs at least every `maxDelayMs` after its first change, so pushes cannot be postponed forever.
+// A trigger may say when its change happened (a config reload: the file event that started it), so the work between
+// the change and the trigger counts toward the quiet period instead of adding to it, as istiod's debounce counts
+// from the config event.
 export interface Debounced {
-  trigger(): void;
+  /** `changedAt`: when the change happened (Date.now() clock); default now. */
+  trigger(changedAt?: number): void;
   /** Runs a pending call now; resolves when no call is running. */
   flush(): Promise<void>;
   /** Drops a pending call; a running one finishes. */
@@ -21,15 +25,21 @@ export function debounce(fn: () => void | Promise<void>, options: DebounceOption
   const maxDelayMs = options.maxDelayMs ?? 10 * quietMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let firstTrigger: number | undefined;
+  let lastChange: number | undefined;
   let running: Promise<void> | undefined;
   let again = false;
+  /** The newest change a run asked for while another was running: the next run's quiet period counts from it. */
+  let againChange: number | undefined;
 
   const run = (): Promise<void> => {
     clearTimeout(timer);
     timer = undefined;
+    const change = lastChange;
     firstTrigger = undefined;
+    lastChange = undefined;
     if (running) {
       again = true;
+      againChange = Math.max(againChange ?? 0, change ?? Date.now());
       return running;
     }
     running = (async () => {
@@ -41,18 +51,22 @@ export function debounce(fn: () => void | Promise<void>, options: DebounceOption
     })().finally(() => {
       running = undefined;
       if (again) {
+        const change = againChange;
         again = false;
-        trigger();
+        againChange = undefined;
+        trigger(change);
       }
     });
     return running;
   };
 
-  const trigger = () => {
+  const trigger = (changedAt?: number) => {
     const now = Date.now();
-    firstTrigger ??= now;
+    const at = Math.min(changedAt ?? now, now);
+    firstTrigger = Math.min(firstTrigger ?? at, at);
+    lastChange = Math.max(lastChange ?? at, at);
     clearTimeout(timer);
-    const wait = Math.max(0, Math.min(quietMs, firstTrigger + maxDelayMs - now));
+    const wait = Math.max(0, Math.min(lastChange + quietMs, firstTrigger + maxDelayMs) - now);
     timer = setTimeout(run, wait);
   };
 
@@ -66,7 +80,9 @@ export function debounce(fn: () => void | Promise<void>, options: DebounceOption
       clearTimeout(timer);
       timer = undefined;
       firstTrigger = undefined;
+      lastChange = undefined;
       again = false;
+      againChange = undefined;
     },
   };
 }

@@ -53,6 +53,10 @@ function addDigests(a: SetDigest, b: SetDigest): SetDigest {
   return [(a[0] + b[0]) >>> 0, (a[1] + b[1]) >>> 0, (a[2] + b[2]) >>> 0, (a[3] + b[3]) >>> 0];
 }
 
+function subtractDigests(a: SetDigest, b: SetDigest): SetDigest {
+  return [(a[0] - b[0]) >>> 0, (a[1] - b[1]) >>> 0, (a[2] - b[2]) >>> 0, (a[3] - b[3]) >>> 0];
+}
+
 function digestOf(sha256: Buffer): SetDigest {
   return [sha256.readUInt32BE(8), sha256.readUInt32BE(12), sha256.readUInt32BE(16), sha256.readUInt32BE(20)];
 }
@@ -126,6 +130,16 @@ class ResourceSet implements TypeSnapshot {
 
   sorted(): CachedResource[] {
     return (this.#sorted ??= [...this.resources.values()].sort(byResourceName));
+  }
+
+  /** This set's name order, when computed: a set replacing some resources keeps it (the names stay). */
+  sortedIfKnown(): CachedResource[] | undefined {
+    return this.#sorted;
+  }
+
+  withSorted(sorted: CachedResource[]): this {
+    this.#sorted = sorted;
+    return this;
   }
 
   /** The sorted resources as DiscoveryResponse field 2 entries, with where each one starts (plus the end). */
@@ -371,6 +385,36 @@ export function layeredTypeSnapshot(base: TypeSnapshot, overlay: readonly Cached
   const root = base instanceof ResourceSet ? base : typeSnapshot(base.typeUrl, [...base.resources.values()]);
   if (!(root instanceof ResourceSet)) throw new SnapshotError(`snapshot: ${base.typeUrl}: a layered set cannot be a base`);
   return new LayeredResourceSet(root, overlay);
+}
+
+/**
+ * `base` with some of its resources replaced by new ones of the same names: the same set, order and version as
+ * typeSnapshot() over the base's resources with those replaced, in the size of the replacement (one edited
+ * resource among thousands). Undefined when `base` is not a plain set or a replacement names no resource of it.
+ */
+export function replacedTypeSnapshot(base: TypeSnapshot, replacements: readonly CachedResource[]): TypeSnapshot | undefined {
+  if (!(base instanceof ResourceSet)) return undefined;
+  let digest = base.digest;
+  for (const r of replacements) {
+    const old = base.resources.get(r.name);
+    if (!old) return undefined;
+    digest = addDigests(subtractDigests(digest, old.digest), r.digest);
+  }
+  // Replacing a key's value keeps its place in the Map, so iteration order is the base's.
+  const map = new Map(base.resources);
+  for (const r of replacements) map.set(r.name, r);
+  const set = new ResourceSet(base.typeUrl, map, digest);
+  // What a push diffs from the base is known already (kept by the base, weakly: the new set does not hold it).
+  const changed = replacements.filter((r) => base.resources.get(r.name)!.version !== r.version).map((r) => r.name);
+  perPair(changes, base, set, () => changed);
+  perPair(removals, base, set, () => []);
+  const sortedBase = base.sortedIfKnown();
+  if (sortedBase) {
+    const sorted = sortedBase.slice();
+    for (const r of replacements) sorted[lowerBound(sorted, r.name)] = r;
+    set.withSorted(sorted);
+  }
+  return set;
 }
 
 /** A snapshot of prepared type snapshots (one per type URL). */

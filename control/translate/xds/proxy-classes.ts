@@ -16,6 +16,7 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from "../../xd
 import {
   buildSnapshot,
   layeredTypeSnapshot,
+  replacedTypeSnapshot,
   ResourceEncoder,
   snapshotOf,
   typeSnapshot,
@@ -273,16 +274,32 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
    */
   #typeOf(typeUrl: string, messages: readonly Message[], prior?: CarriedPieces["messages"], carried?: CarriedPieces): TypeSnapshot {
     const before = prior?.get(typeUrl);
+    const changed = before && before.messages.length === messages.length ? changedIndices(before.messages, messages) : undefined;
     let type: TypeSnapshot;
-    if (before && before.messages.length === messages.length && before.messages.every((m, i) => m === messages[i])) {
+    if (before && changed?.length === 0) {
       const kept = before.type;
       type = this.#types.get(`${typeUrl}\0${kept.version}`, () => kept);
     } else {
-      const made = typeSnapshot(typeUrl, messages.map((m, i) => this.#encoder.encode(typeUrl, m, `${typeUrl}[${i}]`)));
+      // An edit that changed a few messages in place (a weight edit: one scope's RouteConfiguration) patches the
+      // previous set; anything else (names moved, many changed) builds the set anew.
+      const made =
+        (before && changed && changed.length * 8 <= messages.length && this.#replaced(typeUrl, before, messages, changed)) ||
+        typeSnapshot(typeUrl, messages.map((m, i) => this.#encoder.encode(typeUrl, m, `${typeUrl}[${i}]`)));
       type = this.#types.get(`${typeUrl}\0${made.version}`, () => made);
     }
     carried?.messages.set(typeUrl, { messages, type });
     return type;
+  }
+
+  /** `before`'s type with the messages at `changed` replaced, if each keeps its resource name. */
+  #replaced(typeUrl: string, before: { messages: readonly Message[]; type: TypeSnapshot }, messages: readonly Message[], changed: readonly number[]): TypeSnapshot | undefined {
+    const replacements: CachedResource[] = [];
+    for (const i of changed) {
+      const r = this.#encoder.encode(typeUrl, messages[i]!, `${typeUrl}[${i}]`);
+      if (before.type.resources.get(r.name)?.message !== before.messages[i]) return undefined;
+      replacements.push(r);
+    }
+    return replacedTypeSnapshot(before.type, replacements);
   }
 
   #inboundFor(ctx: ProxyContext, security: SecurityTranslation, mtlsModes: InboundModes | undefined): { listeners: CachedResource[]; clusters: CachedResource[] } {
@@ -304,4 +321,11 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
       };
     });
   }
+}
+
+/** Where two equally long message lists differ (by identity). */
+function changedIndices(before: readonly Message[], after: readonly Message[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < after.length; i++) if (before[i] !== after[i]) out.push(i);
+  return out;
 }
