@@ -15,12 +15,13 @@
 //   node scripts/build.js && node bench/gateway/compare.mjs [--rounds 5] [--duration 5] [--connections 32]
 //     [--rate 1000] [--rate-duration 5] [--skip-nginx] [--only nodeproxy,halyard,halyard_payments] [--cpu-prof DIR]
 //     [--access-log] (gateways log every request to a file, as in production) [--skip-wrk] (fixed-rate phase only)
+//     [--gateway-output DIR] (each child's output after startup, e.g. --trace-deopt, to DIR/out-<pid>.log)
 // Extra target (f), the CPU floor: bench/gateway/raw-forwarder.mjs, an HTTP/1.1 forwarder on raw net.Socket.
 //
 // Needs wrk (apt-get install wrk) and nginx (apt-get install nginx) unless --skip-nginx; the script writes its own
 // nginx.conf in a temp dir and starts/stops nginx itself.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -83,7 +84,10 @@ function start(cmd, argv, pattern, count = 1) {
   let ready = false;
   return new Promise((res, rej) => {
     const take = (d) => {
-      if (ready) return;
+      if (ready) {
+        if (args["gateway-output"]) appendFileSync(join(String(args["gateway-output"]), `out-${child.pid}.log`), d);
+        return;
+      }
       out += d;
       const found = [...out.matchAll(pattern)];
       if (found.length >= count) (ready = true), (out = ""), res(found);
@@ -281,6 +285,17 @@ function cpuUs(pid, kernelOnly = false) {
   }
 }
 
+// Minor + major page faults a process has taken (a fault costs kernel time: memory mapped, grown or touched anew).
+function faults(pid) {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return Number(fields[7]) + Number(fields[9]); // minflt, majflt
+  } catch {
+    return NaN;
+  }
+}
+
 async function waitFor(url, why) {
   for (let i = 0; i < 100; i++) {
     try {
@@ -309,6 +324,7 @@ function latencyUs(out, pct) {
 function wrk(url, seconds, pid) {
   const cpu0 = cpuUs(pid);
   const sys0 = cpuUs(pid, true);
+  const flt0 = faults(pid);
   const r = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", `Host: ${HOST}`, `${url}${PATH}`], { encoding: "utf8" });
   if (r.status !== 0) fail(`wrk failed: ${r.stderr}`);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(r.stdout);
@@ -320,6 +336,7 @@ function wrk(url, seconds, pid) {
     p99: latencyUs(r.stdout, 99),
     cpu: (cpuUs(pid) - cpu0) / requests,
     sys: (cpuUs(pid, true) - sys0) / requests,
+    flt: (faults(pid) - flt0) / requests,
   };
 }
 
@@ -349,14 +366,15 @@ if (args["skip-wrk"] === undefined) {
     for (const n of order) samples[n].push(wrk(targets[n], duration, pids[n]));
     process.stderr.write(`round ${i + 1}/${rounds}: ${names.map((n) => `${n} ${samples[n].at(-1).rps.toFixed(0)}`).join(", ")}\n`);
   }
-  const med = medians(samples, ["rps", "p50", "p99", "cpu", "sys"]);
+  const med = medians(samples, ["rps", "p50", "p99", "cpu", "sys", "flt"]);
   console.log(`wrk -t1 -c${connections} -d${duration}s, ${rounds} rotating rounds, medians (node ${process.version}, load average ${loadAverage()})`);
-  console.log(`| target | req/s | p50 | p99 | proxy CPU per request | of which kernel |`);
-  console.log(`| --- | --- | --- | --- | --- | --- |`);
+  console.log(`| target | req/s | p50 | p99 | proxy CPU per request | of which kernel | page faults per request |`);
+  console.log(`| --- | --- | --- | --- | --- | --- | --- |`);
   for (const n of names) {
     const cpu = n !== "upstream" && Number.isFinite(med[n].cpu) ? `${med[n].cpu.toFixed(1)} µs` : "-";
     const sys = n !== "upstream" && Number.isFinite(med[n].sys) ? `${med[n].sys.toFixed(1)} µs` : "-";
-    console.log(`| ${LABELS[n]} | ${med[n].rps.toFixed(0)} | ${fmtUs(med[n].p50)} | ${fmtUs(med[n].p99)} | ${cpu} | ${sys} |`);
+    const flt = n !== "upstream" && Number.isFinite(med[n].flt) ? med[n].flt.toFixed(3) : "-";
+    console.log(`| ${LABELS[n]} | ${med[n].rps.toFixed(0)} | ${fmtUs(med[n].p50)} | ${fmtUs(med[n].p99)} | ${cpu} | ${sys} | ${flt} |`);
   }
   const ratio = (a, b) => (med[a] && med[b] ? (med[a].rps / med[b].rps).toFixed(2) : "n/a");
   console.log(`ratios (req/s): (d)/(c) ${ratio("halyard", "nodeproxy")}, (e)/(c) ${ratio("halyard_payments", "nodeproxy")}, (e')/(c) ${ratio("halyard_echo", "nodeproxy")}, (e)/(b) ${ratio("halyard_payments", "nginx")}`);

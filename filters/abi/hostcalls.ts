@@ -3,6 +3,7 @@
 // and freed here. Every wrapper records its proxy_status_t in lastStatus().
 import * as abi from "./imports";
 import { deserializePairs, HeaderPair, serializePairs } from "./pairs";
+import { NAME_SCRATCH, VALUE_SCRATCH } from "./scratch";
 import { BufferType, GRPC_STATUS_NONE, LogLevel, MapType, MetricType, StreamType, WasmResult } from "./types";
 
 // Out-parameter slots the host writes into (single-threaded guest: static scratch is safe).
@@ -150,29 +151,29 @@ export function getHeaderMapSize(map: MapType): i64 {
 
 /** A header's value, or null when absent. */
 export function getHeader(map: MapType, key: string): string | null {
-  const k = String.UTF8.encode(key);
+  const k = NAME_SCRATCH.encode(key);
   clearReturn();
-  if (record(abi.proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE)) != WasmResult.Ok) {
+  if (record(abi.proxy_get_header_map_value(map, k, NAME_SCRATCH.length, RET_PTR, RET_SIZE)) != WasmResult.Ok) {
     return null;
   }
   return takeString();
 }
 
 export function addHeader(map: MapType, key: string, value: string): WasmResult {
-  const k = String.UTF8.encode(key);
-  const v = String.UTF8.encode(value);
-  return record(abi.proxy_add_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength));
+  const k = NAME_SCRATCH.encode(key);
+  const v = VALUE_SCRATCH.encode(value);
+  return record(abi.proxy_add_header_map_value(map, k, NAME_SCRATCH.length, v, VALUE_SCRATCH.length));
 }
 
 export function replaceHeader(map: MapType, key: string, value: string): WasmResult {
-  const k = String.UTF8.encode(key);
-  const v = String.UTF8.encode(value);
-  return record(abi.proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength));
+  const k = NAME_SCRATCH.encode(key);
+  const v = VALUE_SCRATCH.encode(value);
+  return record(abi.proxy_replace_header_map_value(map, k, NAME_SCRATCH.length, v, VALUE_SCRATCH.length));
 }
 
 export function removeHeader(map: MapType, key: string): WasmResult {
-  const k = String.UTF8.encode(key);
-  return record(abi.proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength));
+  const k = NAME_SCRATCH.encode(key);
+  return record(abi.proxy_remove_header_map_value(map, k, NAME_SCRATCH.length));
 }
 
 // --- Stream control -------------------------------------------------------------------------------

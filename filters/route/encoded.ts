@@ -1,6 +1,7 @@
 // Hostcalls with names encoded once: the route filter writes the same header names and property
 // keys on every request, so they are kept as UTF-8 buffers instead of being re-encoded per call.
 import { proxy_call_foreign_function, proxy_replace_header_map_value, proxy_set_property } from "../abi/imports";
+import { VALUE_SCRATCH } from "../abi/scratch";
 import { MapType } from "../abi/types";
 
 export class EncodedName {
@@ -11,14 +12,20 @@ export class EncodedName {
 }
 
 export function replaceHeaderNamed(map: MapType, name: EncodedName, value: string): u32 {
-  const v = String.UTF8.encode(value);
-  return proxy_replace_header_map_value(map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
+  const v = VALUE_SCRATCH.encode(value);
+  return proxy_replace_header_map_value(map, changetype<usize>(name.bytes), name.bytes.byteLength, v, VALUE_SCRATCH.length);
+}
+
+/** replaceHeaderNamed with a number, written in decimal (no string per call). */
+export function replaceHeaderNamedI64(map: MapType, name: EncodedName, value: i64): u32 {
+  const v = VALUE_SCRATCH.encodeI64(value);
+  return proxy_replace_header_map_value(map, changetype<usize>(name.bytes), name.bytes.byteLength, v, VALUE_SCRATCH.length);
 }
 
 /** proxy_set_property with a one-segment path. */
 export function setPropertyNamed(key: EncodedName, value: string): u32 {
-  const v = String.UTF8.encode(value);
-  return proxy_set_property(changetype<usize>(key.bytes), key.bytes.byteLength, changetype<usize>(v), v.byteLength);
+  const v = VALUE_SCRATCH.encode(value);
+  return proxy_set_property(changetype<usize>(key.bytes), key.bytes.byteLength, v, VALUE_SCRATCH.length);
 }
 
 const RESULT_PTR: usize = memory.data(8);

@@ -8,7 +8,7 @@ import {
   CLUSTER_HEADER, MAX_RETRIES_HEADER, ORIGINAL_PATH_HEADER, PER_TRY_TIMEOUT_HEADER, RETRIABLE_STATUS_CODES_HEADER,
   RETRY_ON_HEADER, TIMEOUT_HEADER,
 } from "./control_headers";
-import { EncodedName, replaceHeaderNamed } from "./encoded";
+import { EncodedName, replaceHeaderNamed, replaceHeaderNamedI64 } from "./encoded";
 import { applyHeaderOps } from "./header_ops";
 
 const REQ = MapType.HttpRequestHeaders;
@@ -28,14 +28,14 @@ export function writeRouteDecision(d: Decision, originalPath: string): void {
   applyHeaderOps(REQ, d.requestHeaders);
   replaceHeaderNamed(REQ, CLUSTER, d.cluster);
   // Envoy reads 0 as "no timeout"; always stating it overrides any timeout on the RDS route.
-  replaceHeaderNamed(REQ, TIMEOUT, d.timeoutMs.toString());
+  replaceHeaderNamedI64(REQ, TIMEOUT, d.timeoutMs);
   const retries = d.retries;
   if (retries) {
-    replaceHeaderNamed(REQ, MAX_RETRIES, retries.attempts.toString());
+    replaceHeaderNamedI64(REQ, MAX_RETRIES, retries.attempts);
     if (retries.retryOn.length) replaceHeaderNamed(REQ, RETRY_ON, retries.retryOn);
     const codes = retries.retriableStatusCodes;
     if (codes.length) replaceHeaderNamed(REQ, RETRIABLE_STATUS_CODES, joinCodes(codes));
-    if (retries.perTryTimeoutMs > 0) replaceHeaderNamed(REQ, PER_TRY_TIMEOUT, retries.perTryTimeoutMs.toString());
+    if (retries.perTryTimeoutMs > 0) replaceHeaderNamedI64(REQ, PER_TRY_TIMEOUT, retries.perTryTimeoutMs);
   } else {
     replaceHeaderNamed(REQ, MAX_RETRIES, "0");
   }
