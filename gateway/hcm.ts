@@ -223,10 +223,10 @@ export class HttpConnectionManager {
         // The headers went through with end_of_stream false; the body follows chunk by chunk as it arrives.
         requestOut = this.decodeStreaming(streams, body, more);
         open.push(requestOut);
-        res = await this.router.forward(headers, EMPTY, down, pick, NO_TRAILERS, requestOut);
+        res = await this.router.forward(headers, EMPTY, down, pick, NO_TRAILERS, requestOut, resolve);
         if (res.local && grpc) toGrpcLocalReply(res);
       } else {
-        res = await this.router.forward(headers, decoded.body, down, pick, trailers);
+        res = await this.router.forward(headers, decoded.body, down, pick, trailers, undefined, resolve);
         if (res.local && grpc) toGrpcLocalReply(res);
       }
       // One object for every stream: the host keeps it as it is (never changes it).

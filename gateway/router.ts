@@ -124,11 +124,21 @@ export class Router {
   /**
    * `trailers`: the request's trailers (gRPC streams end with them), sent upstream when the protocol carries them.
    * `more`: the rest of a request body still arriving (`body` is what came first; the trailers end it): it streams
-   * upstream, kept for retries up to 1 MiB (past that the request is not retried).
+   * upstream, kept for retries up to 1 MiB (past that the request is not retried). `cachedRoute`: the route as the
+   * HCM has it cached (Envoy's router takes the cached route, matched again only after a filter cleared the cache);
+   * default: matched from the headers now.
    */
-  async forward(headers: HeaderMap, body: Uint8Array, down: RouterDownstream, pick: number, trailers: HeaderMap = [], more?: BodyStream): Promise<RouterResponse> {
+  async forward(
+    headers: HeaderMap,
+    body: Uint8Array,
+    down: RouterDownstream,
+    pick: number,
+    trailers: HeaderMap = [],
+    more?: BodyStream,
+    cachedRoute?: () => RouteMatch | undefined,
+  ): Promise<RouterResponse> {
     const replay = more ? new ReplayableRequestBody(body, more) : undefined;
-    const res = await this.route(headers, body, down, pick, trailers, replay);
+    const res = await this.route(headers, body, down, pick, trailers, replay, cachedRoute ? cachedRoute() : this.match(headers));
     // Answered here: nothing reads the rest of the body, which is drained so the downstream can finish sending.
     if (replay && res.local) replay.detach();
     return res;
@@ -141,8 +151,8 @@ export class Router {
     pick: number,
     trailers: HeaderMap,
     replay: ReplayableRequestBody | undefined,
+    m: RouteMatch | undefined,
   ): Promise<RouterResponse> {
-    const m = this.match(headers);
     if (!m) return localReply(404, "", "route_not_found", ["NR"]);
     if (m.virtualHost.requireTls) {
       const redirect = sslRedirect(headers);
