@@ -119,6 +119,7 @@ spec:
     // ns-00's two sidecars differ by the workloadSelector's label.
     expect(classes).toBe(SHAPE.namespaces + 1);
     const extras: string[] = [];
+    const faulted: MeshService[] = [];
     const log: string[] = [];
     let hostScoped = 0;
 
@@ -126,6 +127,7 @@ spec:
       { name: "VirtualService weights", hostScoped: true, apply: (s) => setWeights(s, [rand(101), 0].map((w, i, a) => (i === 0 ? w : 100 - a[0]!)) as [number, number]) },
       { name: "VirtualService removed", hostScoped: true, apply: (s) => editDocs(s.file, (d, k) => (k === "VirtualService" ? undefined : d)) },
       {
+        // shared-extra.example.com in every extra VirtualService: later ones' virtual hosts for it are de-duplicated away.
         name: "VirtualService added (another host routed to the service)",
         hostScoped: true,
         apply: (s) => {
@@ -137,7 +139,7 @@ spec:
 kind: VirtualService
 metadata: {name: extra-${extras.length}, namespace: ${s.namespace}}
 spec:
-  hosts: [extra-${extras.length}.example.com]
+  hosts: [extra-${extras.length}.example.com, shared-extra.example.com]
   http:
   - route: [{destination: {host: ${s.host}, subset: v2}}]
 `,
@@ -150,6 +152,24 @@ spec:
         apply: () => {
           const file = extras.pop();
           if (file) unlinkSync(file);
+        },
+      },
+      {
+        // The outbound listener gains (or keeps) halyard.fault: its content key must see the fault, not just the scoped JSON.
+        name: "VirtualService fault added",
+        hostScoped: true,
+        apply: (s) => {
+          faulted.push(s);
+          const fault = "    fault: {abort: {httpStatus: 503, percentage: {value: 10}}}\n";
+          editDocs(s.file, (d, k) => (k === "VirtualService" && !d.includes("fault:") ? d.replace("  - name: split\n", `  - name: split\n${fault}`) : d));
+        },
+      },
+      {
+        name: "VirtualService fault removed",
+        hostScoped: true,
+        apply: (s) => {
+          const target = faulted.pop() ?? s;
+          editDocs(target.file, (d, k) => (k === "VirtualService" ? d.replace(/^    fault: .*\n/m, "") : d));
         },
       },
       { name: "DestinationRule subset labels", hostScoped: true, apply: (s) => editDocs(s.file, (d, k) => (k === "DestinationRule" ? d.replace("labels: {version: v2}", "labels: {version: v1}") : d)) },

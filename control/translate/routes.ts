@@ -67,6 +67,15 @@ export interface RouteUnitMemo {
    * Shared virtual hosts are never modified.
    */
   shareVhost?: (vh: EngineVirtualHost) => EngineVirtualHost;
+  /** Each port's domain de-duplication in the previous translation, and this one's (filled in). */
+  dedupe?: { previous: ReadonlyMap<number, DedupedVhosts>; next: Map<number, DedupedVhosts> };
+}
+
+/** What dedupeDomains made of a port's virtual hosts: `placed[i]` is input i's index in `output`, or -1 (dropped). */
+export interface DedupedVhosts {
+  input: readonly EngineVirtualHost[];
+  output: EngineVirtualHost[];
+  placed: Int32Array;
 }
 
 export interface RouteUnit {
@@ -176,10 +185,40 @@ function lowerDomains(vh: EngineVirtualHost): string[] {
 
 /** Drops domains an earlier virtual host already claimed (the engine, like Envoy, rejects duplicates). */
 function dedupeDomains(vhosts: EngineVirtualHost[]): EngineVirtualHost[] {
+  return dedupeRecorded(vhosts).output;
+}
+
+/**
+ * dedupeDomains, replaying `previous` when every virtual host has the name and domains it had there (what the
+ * de-duplication depends on): a weight edit replaces one virtual host object of ~1 000, and its de-duplication
+ * is the previous one's, with unchanged virtual hosts (and their trimmed copies) the same objects as before.
+ */
+function dedupeReplayed(vhosts: EngineVirtualHost[], previous: DedupedVhosts | undefined): DedupedVhosts {
+  if (!previous || previous.input.length !== vhosts.length) return dedupeRecorded(vhosts);
+  const before = previous.input;
+  for (let i = 0; i < vhosts.length; i++) {
+    const a = vhosts[i]!;
+    const b = before[i]!;
+    if (a !== b && (a.name !== b.name || !sameItems(a.domains, b.domains))) return dedupeRecorded(vhosts);
+  }
+  const output: EngineVirtualHost[] = [];
+  for (let i = 0; i < vhosts.length; i++) {
+    const at = previous.placed[i]!;
+    if (at < 0) continue;
+    const vh = vhosts[i]!;
+    const was = previous.output[at]!;
+    output.push(vh === before[i] ? was : was === before[i] ? vh : { ...vh, domains: was.domains });
+  }
+  return { input: vhosts, output, placed: previous.placed };
+}
+
+function dedupeRecorded(vhosts: EngineVirtualHost[]): DedupedVhosts {
   const seen = new Set<string>();
   const names = new Set<string>();
   const out: EngineVirtualHost[] = [];
-  for (const vh of vhosts) {
+  const placed = new Int32Array(vhosts.length).fill(-1);
+  for (let i = 0; i < vhosts.length; i++) {
+    const vh = vhosts[i]!;
     if (names.has(vh.name)) continue;
     const keys = lowerDomains(vh);
     const domains = vh.domains.filter((_, i) => {
@@ -190,10 +229,11 @@ function dedupeDomains(vhosts: EngineVirtualHost[]): EngineVirtualHost[] {
     });
     if (domains.length === 0) continue;
     names.add(vh.name);
+    placed[i] = out.length;
     // Unchanged virtual hosts stay the same objects (memoised downstream by identity).
     out.push(domains.length === vh.domains.length ? vh : { ...vh, domains });
   }
-  return out;
+  return { input: vhosts, output: out, placed };
 }
 
 // ---- sidecars ----
@@ -388,7 +428,11 @@ function sidecarRoutes(base: Base, proxy: SidecarProxy, mode: OutboundTrafficMod
   }
 
   const out = new Map<number, EngineRouteConfig>();
-  for (const [port, vhosts] of vhostsByPort) out.set(port, { virtual_hosts: dedupeDomains([...vhosts, catchAllVirtualHost(mode, clusters)]) });
+  for (const [port, vhosts] of vhostsByPort) {
+    const deduped = dedupeReplayed([...vhosts, catchAllVirtualHost(mode, clusters)], units?.dedupe?.previous.get(port));
+    units?.dedupe?.next.set(port, deduped);
+    out.set(port, { virtual_hosts: deduped.output });
+  }
   return out;
 }
 

@@ -28,7 +28,7 @@ import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tc
 import type { ConfigSet } from "../../config/config-set.js";
 import type { Gateway, Server } from "../../config/types.js";
 import type { Protocol } from "../../registry/types.js";
-import type { EngineRouteConfig } from "../engine-config.js";
+import type { EngineRouteConfig, EngineVirtualHost } from "../engine-config.js";
 import { outboundTrafficMode } from "../outbound-policy.js";
 import type { RouteTranslation } from "../routes.js";
 import type { SecurityTranslation } from "../security.js";
@@ -36,7 +36,15 @@ import { inboundClusterName, inboundPorts, type BuiltCluster } from "./clusters.
 import { adsConfigSource, BLACKHOLE_CLUSTER, packed, PASSTHROUGH_CLUSTER, socketAddress } from "./common.js";
 import type { ProxyContext } from "./node.js";
 import { filterDrivenRouteConfig, inboundRouteConfig } from "./routes.js";
-import { scopedEngineConfigJson, scopedRouteConfigs, scopedRoutesSpecifier, type ScopedRouteMemo } from "./scoped-routes.js";
+import {
+  joinScopedEngineConfig,
+  sameScopedEngineConfig,
+  scopedEngineConfigParts,
+  scopedRouteConfigs,
+  scopedRoutesSpecifier,
+  type ScopedEngineConfigParts,
+  type ScopedRouteMemo,
+} from "./scoped-routes.js";
 import { inboundMtlsChains, needsTlsInspector, type InboundModes } from "./mtls.js";
 import { downstreamTransportSocket } from "./tls.js";
 import { wasmHttpFilter, type WasmCode } from "./wasm-filter.js";
@@ -70,8 +78,26 @@ export interface ListenerBuildInput {
 
 /** Carries a proxy class's `virtualOutbound` from one translation to the next (filled into `next`). */
 export interface ListenerMemo {
-  previous?: { key: string; listener: Listener };
-  next?: { key: string; listener: Listener };
+  previous?: { key: OutboundListenerKey; listener: Listener };
+  next?: { key: OutboundListenerKey; listener: Listener };
+}
+
+/**
+ * Everything `virtualOutbound` is made of, compared piece by piece: joining and re-serialising the scoped JSON
+ * (~400 KB at 1 000 services) per proxy class made the key cost more than the edit it was checking.
+ */
+export interface OutboundListenerKey {
+  ports: { port: number; faults: boolean; scoped: ScopedEngineConfigParts }[];
+  fallback: string;
+  wasm: string;
+}
+
+function sameOutboundListenerKey(a: OutboundListenerKey, b: OutboundListenerKey): boolean {
+  if (a.fallback !== b.fallback || a.wasm !== b.wasm || a.ports.length !== b.ports.length) return false;
+  return a.ports.every((p, i) => {
+    const q = b.ports[i]!;
+    return p.port === q.port && p.faults === q.faults && sameScopedEngineConfig(p.scoped, q.scoped);
+  });
 }
 
 export interface ListenerResult {
@@ -82,7 +108,15 @@ export interface ListenerResult {
 const routerFilter = (): HttpFilterInit => ({ name: "envoy.filters.http.router", configType: { case: "typedConfig", value: packed(RouterSchema, {}) } });
 
 function hasFaults(config: EngineRouteConfig): boolean {
-  return config.virtual_hosts.some((vh) => vh.routes.some((r) => r.fault !== undefined));
+  return config.virtual_hosts.some(vhostHasFaults);
+}
+
+/** Per virtual host object (reused ones are shared by content between proxy classes, and never modified). */
+const faultsOf = new WeakMap<EngineVirtualHost, boolean>();
+function vhostHasFaults(vh: EngineVirtualHost): boolean {
+  let faults = faultsOf.get(vh);
+  if (faults === undefined) faultsOf.set(vh, (faults = vh.routes.some((r) => r.fault !== undefined)));
+  return faults;
 }
 
 /**
@@ -140,18 +174,21 @@ export function sidecarOutboundListener(input: ListenerBuildInput): ListenerResu
   const routes: RouteConfiguration[] = [];
   // Scoped RDS (scoped-routes.ts): a RouteConfiguration per virtual host, the listener keeps names and domains.
   for (const rc of translation.routeConfigs) routes.push(...scopedRouteConfigs(rc.port, rc.config, clusters, input.routeMemo));
-  const scoped = translation.routeConfigs.map((rc) => scopedEngineConfigJson(rc.port, rc.config));
   // The mode the route translation chose (Sidecar precedence and the mesh default: control/translate/outbound-policy.ts).
   const fallback = translation.outboundTrafficPolicy === "REGISTRY_ONLY" ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   // Everything the listener is made of: a weight edit leaves it as it was, so the same message (already encoded).
-  const key = JSON.stringify([translation.routeConfigs.map((rc, i) => [rc.port, hasFaults(rc.config), scoped[i]]), fallback, wasm]);
+  const key: OutboundListenerKey = {
+    ports: translation.routeConfigs.map((rc) => ({ port: rc.port, faults: hasFaults(rc.config), scoped: scopedEngineConfigParts(rc.port, rc.config) })),
+    fallback,
+    wasm: JSON.stringify(wasm),
+  };
   const memo = input.listenerMemo;
-  if (memo?.previous?.key === key) {
+  if (memo?.previous && sameOutboundListenerKey(memo.previous.key, key)) {
     memo.next = memo.previous;
     return { listeners: [memo.previous.listener], routes };
   }
   const chains: FilterChainInit[] = translation.routeConfigs.map((rc, i) => {
-    const httpFilters = outboundHttpFilters(rc.config, wasm, undefined, scoped[i]);
+    const httpFilters = outboundHttpFilters(rc.config, wasm, undefined, joinScopedEngineConfig(key.ports[i]!.scoped));
     return {
       name: `0.0.0.0_${rc.port}`,
       filterChainMatch: { destinationPort: rc.port },

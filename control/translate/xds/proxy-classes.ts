@@ -26,7 +26,7 @@ import {
 } from "../../xds/snapshot.js";
 import type { Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import { configDelta, registryInputsUnchanged, type ConfigDelta } from "../config-delta.js";
-import type { RouteUnit } from "../routes.js";
+import type { DedupedVhosts, RouteUnit } from "../routes.js";
 import { ClusterMemo, inboundPorts, type BuiltCluster } from "./clusters.js";
 import {
   buildProxyResources,
@@ -39,6 +39,7 @@ import {
   type XdsTranslateOptions,
 } from "./index.js";
 import type { InboundModes } from "./mtls.js";
+import type { ListenerMemo } from "./listeners.js";
 import { proxyContext, type ProxyContext } from "./node.js";
 import { routesJson, ScopedRouteMemo } from "./scoped-routes.js";
 import type { EngineVirtualHost } from "../engine-config.js";
@@ -72,8 +73,10 @@ interface ProxyClass {
 interface CarriedPieces {
   config: ConfigSet;
   routes: Map<unknown, RouteUnit>;
+  /** Each port's domain de-duplication (routes.ts DedupedVhosts). */
+  dedupe: Map<number, DedupedVhosts>;
   clusters: Map<string, BuiltCluster[]>;
-  listener: { key: string; listener: Listener } | undefined;
+  listener: ListenerMemo["previous"];
   messages: Map<string, { messages: readonly Message[]; type: TypeSnapshot }>;
 }
 
@@ -230,13 +233,19 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
       ? { labels: new Map(base.reads.labels), allLabels: base.reads.allLabels, node: base.reads.node }
       : { labels: new Map(), allLabels: false, node: false };
     const carried: CarriedPieces | undefined =
-      ctx.role === "sidecar" ? { config, routes: new Map(), clusters: new Map(), listener: undefined, messages: new Map() } : undefined;
+      ctx.role === "sidecar" ? { config, routes: new Map(), dedupe: new Map(), clusters: new Map(), listener: undefined, messages: new Map() } : undefined;
     let incremental: IncrementalPieces | undefined;
     if (carried) {
       const touched = this.#previous?.delta.hosts ?? new Set<string>();
       const prior = base?.carried;
       incremental = {
-        routes: { touched, previous: prior?.routes ?? new Map(), next: carried.routes, shareVhost: (vh) => this.#vhosts.get(`${vh.name}\0${vh.domains.join(" ")}\0${routesJson(vh.routes)}`, () => vh) },
+        routes: {
+          touched,
+          previous: prior?.routes ?? new Map(),
+          next: carried.routes,
+          shareVhost: (vh) => this.#vhosts.get(`${vh.name}\0${vh.domains.join(" ")}\0${routesJson(vh.routes)}`, () => vh),
+          dedupe: { previous: prior?.dedupe ?? new Map(), next: carried.dedupe },
+        },
         clusters: { touched, previous: prior?.clusters ?? new Map(), next: carried.clusters },
         listener: prior?.listener ? { previous: prior.listener } : {},
       };
