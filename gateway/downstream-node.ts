@@ -10,9 +10,9 @@ import { BodyStream, writeWithBackpressure } from "./body-stream.js";
 import { responseHasNoBody, type DownstreamRequest, type HcmResponse, type StreamedBody } from "./hcm.js";
 import { WHOLE_REQUEST_BODY_LIMIT } from "./request-body.js";
 import { fromIncoming, toOutgoing } from "./upstream-h2.js";
+import { EMPTY_BODY, joinChunks } from "./chunks-node.js";
 
-const EMPTY = new Uint8Array(0);
-const NO_BODY = () => Promise.resolve(EMPTY);
+const NO_BODY = () => Promise.resolve(EMPTY_BODY);
 const NO_TRAILERS = (): HeaderMap => [];
 /** An HTTP/1 body with a content-length up to this is read whole (the common small POST); others stream. */
 
@@ -198,7 +198,7 @@ function readAll(m: NodeJS.ReadableStream & { complete?: boolean; readableAborte
     m.on("data", (c: Buffer) => chunks.push(c));
     m.on("end", () => {
       ended = true;
-      resolve(chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      resolve(joinChunks(chunks));
     });
     m.on("error", reject);
     m.on("close", () => {
@@ -218,7 +218,7 @@ function readStreaming(m: DownstreamBody, trailers: () => HeaderMap): Promise<St
     const chunks: Buffer[] = [];
     let ended = false;
     let more: BodyStream | undefined;
-    const whole = () => (chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    const whole = () => joinChunks(chunks);
     m.on("data", (c: Buffer) => (more ? more.push(c) : chunks.push(c)));
     m.on("end", () => {
       ended = true;

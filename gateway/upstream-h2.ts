@@ -11,10 +11,10 @@ import type { HeaderMap } from "../wasm/host/index.js";
 import { BodyStream, writeWithBackpressure } from "./body-stream.js";
 import { tlsFailureReason, type UpstreamTlsConnection } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget } from "./upstream.js";
+import { joinChunks } from "./chunks-node.js";
 
 // Connection-specific headers HTTP/2 forbids (RFC 9113 8.2.2); "te" is allowed with "trailers" only.
 const FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "host"]);
-const EMPTY = new Uint8Array(0);
 
 interface PooledSession {
   session: ClientHttp2Session;
@@ -153,7 +153,7 @@ export class Http2UpstreamPool {
         // What arrives with the headers in one read is answered whole; otherwise the rest streams.
         setImmediate(() => {
           if (settled || stream.readableEnded) return;
-          const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          const body = joinChunks(chunks);
           more = new BodyStream({
             pause: () => stream.pause(),
             resume: () => stream.resume(),
@@ -173,7 +173,7 @@ export class Http2UpstreamPool {
         // A streamed response ends with its stream's close: Node also ends the readable side on a reset.
         if (more) return;
         if (status === 0) return finish(failure("upstream stream ended without a response"));
-        const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        const body = joinChunks(chunks);
         finish(null, { status, headers, body, ...(trailers ? { trailers } : {}) });
       });
       stream.on("error", (e: Error) => fail(more ? new UpstreamError("reset", e.message) : failure(e.message)));

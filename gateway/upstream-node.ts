@@ -15,6 +15,7 @@ import { EndpointRefs } from "./endpoint-refs.js";
 import { Http2UpstreamPool } from "./upstream-h2.js";
 import { tlsFailureReason, UpstreamTlsContexts, type UpstreamTlsConnection, type WatchableSecretSource } from "./upstream-tls-node.js";
 import { UpstreamError, type UpstreamRequest, type UpstreamResponse, type UpstreamTarget, type UpstreamTransport } from "./upstream.js";
+import { joinChunks } from "./chunks-node.js";
 
 export interface NodeTransportOptions {
   /** Where SDS-named upstream certificates are re-read when they change (`watch`). */
@@ -22,7 +23,6 @@ export interface NodeTransportOptions {
 }
 
 const BODYLESS_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
-const EMPTY = new Uint8Array(0);
 
 export class NodeUpstreamTransport implements UpstreamTransport {
   private readonly agents = new Map<string, Agent>();
@@ -177,7 +177,7 @@ export class NodeUpstreamTransport implements UpstreamTransport {
             if (routeTimer !== undefined) clearTimeout(routeTimer);
             return more.end(trailers);
           }
-          const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          const body = joinChunks(chunks);
           const out: UpstreamResponse = { status: res.statusCode ?? 502, headers: rawHeaders(res.rawHeaders), body };
           if (trailers) out.trailers = trailers;
           finish(null, out);
@@ -186,7 +186,7 @@ export class NodeUpstreamTransport implements UpstreamTransport {
         // answer: buffered, written with one end()); otherwise the rest streams.
         process.nextTick(() => {
           if (settled || res.complete) return;
-          const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          const body = joinChunks(chunks);
           more = new BodyStream({
             pause: () => res.pause(),
             resume: () => res.resume(),

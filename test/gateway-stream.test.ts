@@ -310,6 +310,16 @@ function markEvents(id: string) {
   };
 }
 
+/** Waits (up to 5 s) until `count` stops moving for 200 ms, as a writer held back by flow control does; returns it. */
+async function stalled(count: () => number): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 25 && count() !== last; i++) {
+    last = count();
+    await sleep(200);
+  }
+  return count();
+}
+
 function gatewayRssKiB(): number {
   const status = readFileSync(`/proc/${gw.child.pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
@@ -398,12 +408,7 @@ describe("HTTP/1.1 streams through the gateway", () => {
       received += c.length;
       if (stalling && received >= 1024 * 1024) res.pause();
     });
-    let last = -1;
-    for (let i = 0; i < 25 && bigWritten !== last; i++) {
-      last = bigWritten;
-      await sleep(200);
-    }
-    const stalledAt = bigWritten;
+    const stalledAt = await stalled(() => bigWritten);
     const growthMiB = (gatewayRssKiB() - before) / 1024;
     console.log(`20 MiB response, client stalled: upstream wrote ${(stalledAt / 1048576).toFixed(1)} MiB; gateway RSS growth ${growthMiB.toFixed(1)} MiB`);
     expect(stalledAt).toBeLessThan(size);
@@ -554,12 +559,7 @@ describe("request bodies stream upstream", () => {
       for (let sent = 0; sent < size; sent += chunk.length) await writeAll(req, chunk, (n) => (written += n));
       req.end();
     })();
-    let last = -1;
-    for (let i = 0; i < 25 && written !== last; i++) {
-      last = written;
-      await sleep(200);
-    }
-    const stalledAt = written;
+    const stalledAt = await stalled(() => written);
     const growthMiB = (gatewayRssKiB() - before) / 1024;
     console.log(`20 MiB upload, upstream stalled: client wrote ${(stalledAt / 1048576).toFixed(1)} MiB; gateway RSS growth ${growthMiB.toFixed(1)} MiB`);
     expect(stalledAt).toBeLessThan(size);
