@@ -1,91 +1,14 @@
-// The Node fast path between a downstream connection and the HCM, for both codecs: an HTTP/1 request
-// (node:http IncomingMessage) or an HTTP/2 stream (node:http2 core API) becomes a DownstreamRequest, and the HCM's
-// response is written straight back — on HTTP/2 with its trailers (gRPC status), on HTTP/1 without them (Envoy's
-// default: HTTP/1 trailers are not proxied). No web Request/Response per request. Node-only.
-import type { IncomingMessage, ServerResponse } from "node:http";
+// The Node fast path between a downstream HTTP/2 stream (node:http2 core API) and the HCM: the stream becomes a
+// DownstreamRequest and the HCM's response is written straight back with its trailers (gRPC status). No web
+// Request/Response per request. HTTP/1 connections have their own codec (http1/server-node.ts). Node-only.
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { HeaderMap } from "../wasm/host/index.js";
-import { splitAbsoluteForm } from "./absolute-form.js";
 import { BodyStream, writeWithBackpressure } from "./body-stream.js";
 import { responseHasNoBody, type DownstreamRequest, type HcmResponse, type StreamedBody } from "./hcm.js";
-import { WHOLE_REQUEST_BODY_LIMIT } from "./request-body.js";
 import { fromIncoming, toOutgoing } from "./upstream-h2.js";
 import { EMPTY_BODY, joinChunks } from "./chunks-node.js";
 
 const NO_BODY = () => Promise.resolve(EMPTY_BODY);
-const NO_TRAILERS = (): HeaderMap => [];
-/** An HTTP/1 body with a content-length up to this is read whole (the common small POST); others stream. */
-
-// ---- HTTP/1 ----
-
-// Reads the Node request directly: building a web Request per request costs more than the proxying around it.
-export function fromIncomingMessage(m: IncomingMessage, scheme: string): DownstreamRequest {
-  const headers: HeaderMap = [];
-  let authority = "";
-  const raw = m.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    if (k === "host") authority ||= raw[i + 1]!;
-    else headers.push([k, raw[i + 1]!]);
-  }
-  const chunked = m.headers["transfer-encoding"] !== undefined;
-  const length = Number(m.headers["content-length"] ?? 0);
-  const hasBody = chunked || length > 0;
-  if (!hasBody) m.resume();
-  const trailers = () => pairs(m.rawTrailers);
-  const url = m.url ?? "/";
-  const absolute = url.charCodeAt(0) === 47 /* "/" */ ? undefined : splitAbsoluteForm(url);
-  return {
-    method: m.method ?? "GET",
-    path: absolute?.path ?? url,
-    authority: absolute?.authority ?? authority,
-    scheme,
-    headers,
-    protocol: m.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1",
-    body: hasBody ? () => readAll(m) : NO_BODY,
-    trailers: hasBody ? trailers : NO_TRAILERS,
-    ...(chunked || length > WHOLE_REQUEST_BODY_LIMIT ? { streamBody: () => readStreaming(m, trailers) } : {}),
-  };
-}
-
-/** `close`: the listener is draining — end the connection after this response (Envoy sends Connection: close). */
-export function writeHttp1(res: ServerResponse, { response: out, method }: HcmResponse, close: boolean): void {
-  const noBody = responseHasNoBody(out.status, method);
-  const more = out.more;
-  if (more && noBody) more.abort("no body for this response");
-  const streaming = more !== undefined && !noBody;
-  const flat: string[] = [];
-  for (const [k, v] of out.headers) {
-    // A streamed body keeps the upstream's content-length (none: chunked).
-    if (k.charCodeAt(0) === 58 /* ":" */ || (k === "content-length" && !noBody && !streaming) || (close && k === "connection")) continue;
-    flat.push(k, v);
-  }
-  if (!noBody && !streaming) flat.push("content-length", String(out.body.length));
-  if (close) flat.push("connection", "close");
-  res.writeHead(out.status, flat);
-  if (!streaming) {
-    res.end(noBody || out.body.length === 0 ? undefined : out.body);
-    return;
-  }
-  if (out.body.length > 0) res.write(out.body);
-  let ended = false;
-  // HTTP/1 carries no trailers downstream (Envoy's default); an upstream failure closes the connection, so the
-  // client sees the response cut short.
-  more.start({
-    data: writeWithBackpressure(res, more),
-    end: () => {
-      ended = true;
-      res.end();
-    },
-    error: () => {
-      ended = true;
-      res.destroy();
-    },
-  });
-  res.once("close", () => {
-    if (!ended) more.abort("downstream closed");
-  });
-}
 
 // ---- HTTP/2 ----
 

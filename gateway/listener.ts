@@ -1,18 +1,19 @@
 // One listener: a TCP server whose connections are told apart as Envoy's listener does — TLS or plain text by the
 // first byte (tls_inspector; only when the listener has both kinds of filter chain), then the codec (AUTO): for TLS
-// by ALPN, for plain text by the HTTP/2 connection preface (h2c with prior knowledge) — and handed to a node:http
-// server (HTTP/1.x) or a node:http2 server (HTTP/2), both feeding the HCM through downstream-node.ts. Draining
+// by ALPN, for plain text by the HTTP/2 connection preface (h2c with prior knowledge) — and handed to our HTTP/1
+// codec (http1/server-node.ts) or a node:http2 server (downstream-node.ts), both feeding the HCM. Draining
 // stops accepting, sends Connection: close on HTTP/1 responses and GOAWAY on HTTP/2 sessions, and lets requests in
 // flight finish. A verified client certificate becomes the connection's peer identity (peer-identity.ts). Node-only.
 import { serve, type HttpBindings } from "@hono/node-server";
-import { createServer as createHttp1Server, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { ListenerConfig, SocketAddr } from "./bootstrap/types.js";
-import { fromHttp2Stream, fromIncomingMessage, writeHttp1, writeHttp2 } from "./downstream-node.js";
-import type { DownstreamInfo, HcmResponse, HttpConnectionManager } from "./hcm.js";
+import { fromHttp2Stream, writeHttp2 } from "./downstream-node.js";
+import { Http1Connection } from "./http1/server-node.js";
+import type { DownstreamInfo, HttpConnectionManager } from "./hcm.js";
 import { peerCertificate } from "./peer-certificate-node.js";
 import { clientCertificateVerified, TlsTerminator } from "./tls-node.js";
 
@@ -52,27 +53,12 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
   const plaintext = !cfg.tls || cfg.tls.plaintext;
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
-  const h1Connections = new WeakMap<object, Connection>();
   const h2Connections = new WeakMap<Http2Session, Connection>();
   let draining = false;
   let handingOver: Connection | undefined;
 
   const fail = (e: unknown) => console.error(`halyard gateway: listener "${cfg.name}": ${e instanceof Error ? e.message : String(e)}`);
-  const h1 = createHttp1Server((req: IncomingMessage, res: ServerResponse) => {
-    const conn = h1Connections.get(req.socket)!;
-    hcm.serve(fromIncomingMessage(req, conn.scheme), conn.down).then(
-      (out: HcmResponse) => writeHttp1(res, out, draining),
-      (e) => {
-        // serve() answers its own failures; this is a bug guard, never a hang.
-        fail(e);
-        if (!res.headersSent) res.writeHead(500, { "content-length": "0" });
-        res.end();
-      },
-    );
-  });
-  // node:http tracks its connections (idle ones for draining, header and request timeouts) from "listening" on;
-  // this server never listens itself, it is handed connections.
-  h1.emit("listening");
+  const h1 = new Set<Http1Connection>();
   const h2 = createHttp2Server();
   h2.on("session", (session: Http2Session) => {
     h2Connections.set(session, handingOver!);
@@ -93,9 +79,12 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
     );
   });
 
-  const toHttp1 = (s: Socket | TLSSocket | Duplex, conn: Connection) => {
-    h1Connections.set(s, conn);
-    h1.emit("connection", s);
+  const toHttp1 = (s: Socket | TLSSocket | Duplex, conn: Connection, head?: Buffer) => {
+    const c = new Http1Connection(s, (req) => hcm.serve(req, conn.down), { scheme: conn.scheme, draining: () => draining, onError: fail });
+    h1.add(c);
+    s.once("close", () => h1.delete(c));
+    if (draining) c.closeWhenIdle();
+    c.start(head);
   };
   const toHttp2 = (s: Socket | TLSSocket | Duplex, conn: Connection) => {
     handingOver = conn;
@@ -132,29 +121,24 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
     if (tls && !plaintext) return terminate(socket, conn);
     if (!tls && http1Only) return toHttp1(socket, conn);
     readHead(socket, tls !== undefined, http1Only, (kind, head) => {
-      // Bytes already read are handed on in front of the socket (node:http can take them back; HTTP/2 and TLS
-      // on a socket need a stream that replays them).
-      if (kind === "http1") {
-        socket.unshift(head);
-        toHttp1(socket, conn);
-        socket.resume();
-      } else if (kind === "h2c") toHttp2(replaying(socket, head), conn);
+      // Bytes already read are handed on: to our HTTP/1 codec directly; HTTP/2 and TLS on a socket need a stream
+      // that replays them.
+      if (kind === "http1") toHttp1(socket, conn, head);
+      else if (kind === "h2c") toHttp2(replaying(socket, head), conn);
       else terminate(replaying(socket, head), conn);
     });
   });
-  server.once("close", () => h1.close(() => {}));
   const scheme = tls && !plaintext ? "https" : "http";
   return bind(cfg.name, cfg.address, server, scheme, {
     close() {
       tls?.close();
       for (const s of sockets) s.destroy();
       for (const s of sessions) s.destroy();
-      h1.close(() => {}); // stops its connection checks
     },
     drain() {
       draining = true;
       tls?.close();
-      h1.closeIdleConnections();
+      for (const c of h1) c.closeWhenIdle();
       for (const s of sessions) s.close();
     },
   });
