@@ -166,6 +166,7 @@ describe("the downstream connection", () => {
       body = Buffer.from(s.body).toString() + (s.more ? await drain(s.more) : "");
     } else body = Buffer.from(await req.body()).toString();
     if (req.path === "/slow") await new Promise((r) => setTimeout(r, 100));
+    if (req.path === "/described") return { method: req.method, response: { status: 200, headers: [["content-length", "42"]], body: Buffer.from("x".repeat(42)) } as never };
     if (req.path === "/evil") return { method: req.method, response: { status: 200, headers: [["x-a", "1\r\nx-b: 2"]], body: new Uint8Array(0) } as never };
     const text = JSON.stringify({ method: req.method, path: req.path, authority: req.authority, protocol: req.protocol, body, streamed, trailers: req.trailers?.() ?? [] });
     return { method: req.method, response: { status: 200, headers: [["content-type", "application/json"]], body: Buffer.from(text) } as never };
@@ -213,6 +214,13 @@ describe("the downstream connection", () => {
     expect(out).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(out).toMatch(/connection: close\r\n/);
     expect(JSON.parse(out.slice(out.indexOf("\r\n\r\n") + 4))).toMatchObject({ path: "/p?q", authority: "svc.example:8080", protocol: "HTTP/1.0" });
+  });
+
+  it("a HEAD response keeps the length of the body it describes and sends none", async () => {
+    const out = await exchange(port, "HEAD /described HTTP/1.1\r\nHost: h\r\n\r\nGET /described HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    const [head, get] = out.split(/(?=HTTP\/1\.1 200)/);
+    expect(head).toMatch(/content-length: 42\r\n\r\n$/);
+    expect(get).toMatch(/content-length: 42\r\nconnection: close\r\n\r\nx{42}$/);
   });
 
   it("refuses a smuggling-shaped request with 400 and closes, without calling the handler", async () => {

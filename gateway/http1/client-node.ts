@@ -76,7 +76,9 @@ export class Http1Pool {
       cb(new Error("upstream pool closed"));
       return () => {};
     }
-    const c = this.idle.pop();
+    let c = this.idle.pop();
+    // A connection destroyed in this tick is still listed until its close event.
+    while (c && c.socket.destroyed) c = this.idle.pop();
     if (c) {
       c.takeFromIdle();
       cb(null, c);

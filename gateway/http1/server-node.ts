@@ -182,15 +182,16 @@ export class Http1Connection {
     const streaming = more !== undefined && !noBody;
     let length = -1;
     if (!noBody && !streaming) length = out.body.length;
-    else if (streaming) {
-      for (const [k, v] of out.headers) if (k === "content-length") length = Number(v);
+    else if (streaming || method === "HEAD" || out.status === 304) {
+      // A streamed body keeps the upstream's length; so do HEAD and 304 responses, which describe a body not sent.
+      for (const [k, v] of out.headers) if (k === "content-length" && /^\d{1,15}$/.test(v)) length = Number(v);
     }
     // Without a length, a streamed body is chunked for HTTP/1.1 and ends with the connection for HTTP/1.0.
     const chunked = streaming && length < 0 && ex.head.minor === 1;
     const close = this.closeAfterResponse || this.opts.draining() || !ex.head.keepAlive || (streaming && length < 0 && !chunked);
     if (close) this.closeAfterResponse = true;
     const head = responseHead(out.status, out.headers, {
-      contentLength: noBody ? -1 : length,
+      contentLength: length,
       chunked,
       connection: close ? "close" : ex.head.minor === 0 ? "keep-alive" : undefined,
     });
