@@ -5,7 +5,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { DeltaDiscoveryResponseSchema, ResourceSchema, type DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { deltaResourceEntry, encodeDeltaDiscoveryResponse } from "../control/xds/encoded-response.js";
+import { deltaDiscoveryResponseParts, deltaResourceEntry, encodeDeltaDiscoveryResponse } from "../control/xds/encoded-response.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from "../control/xds/resource-types.js";
 import {
   buildSnapshot,
@@ -22,7 +22,7 @@ import {
 } from "../control/xds/snapshot.js";
 import { edsCluster, loadAssignment } from "./helpers/xds-resources.js";
 import { deltaRequest, openDelta, type DeltaStream } from "./helpers/xds-raw-client.js";
-import { useControlPlane } from "./helpers/xds-server.js";
+import { startControlPlane, useControlPlane } from "./helpers/xds-server.js";
 
 const fixture = useControlPlane(openDelta);
 const stream = () => fixture.stream();
@@ -84,6 +84,19 @@ describe("delta ADS pushes", () => {
       // Replacing back gives the base's version again (digests subtract exactly).
       expect(replacedTypeSnapshot(patched, [before[7]!, before[123]!])!.version).toBe(base.version);
     }
+    // Patches of patches (edit after edit; flattened past a few levels): still what a rebuild gives.
+    let chained = base;
+    const current = before.slice();
+    for (let round = 1; round <= 7; round++) {
+      const after = eds(300, { [`c${String(round * 11).padStart(4, "0")}`]: 9000 + round });
+      current[round * 11] = after[round * 11]!;
+      chained = replacedTypeSnapshot(chained, [after[round * 11]!])!;
+      const rebuilt = typeSnapshot(ENDPOINT_TYPE, current);
+      expect(chained.version).toBe(rebuilt.version);
+      expect([...chained.resources.entries()].map(([n, r]) => `${n}=${r.version}`)).toEqual([...rebuilt.resources.entries()].map(([n, r]) => `${n}=${r.version}`));
+      expect(current.every((r) => chained.resources.get(r.name) === r && chained.resources.has(r.name))).toBe(true);
+      expect(chained.resources.size).toBe(300);
+    }
     // A name the set lacks, or a layered set: no patch.
     expect(replacedTypeSnapshot(base, [eds(301)[300]!])).toBeUndefined();
     expect(replacedTypeSnapshot(layeredTypeSnapshot(base, [{ ...before[0]!, name: "own" }]), [before[1]!])).toBeUndefined();
@@ -114,6 +127,10 @@ describe("delta ADS pushes", () => {
         nonce: "1",
       });
       expect(Buffer.from(encodeDeltaDiscoveryResponse(whole, encodedDeltaAll(set))).equals(Buffer.from(toBinary(DeltaDiscoveryResponseSchema, whole)))).toBe(true);
+      // As parts (what the transport writes for large responses): the same bytes, the shared body not copied.
+      const parts = deltaDiscoveryResponseParts(whole, encodedDeltaAll(set));
+      expect(Buffer.concat(parts).equals(Buffer.from(toBinary(DeltaDiscoveryResponseSchema, whole)))).toBe(true);
+      if (set === type) expect(parts.some((p) => p.buffer === encodedDeltaAll(set)[0]!.buffer)).toBe(true);
     }
   });
 
@@ -164,6 +181,31 @@ describe("delta ADS pushes", () => {
     fixture.cp.cache.setSnapshot(node.id, snapshot(399, { c0123: 9999, c0001: 7777, c0003: 5555, c0200: 1 }));
     const r7 = await s.next();
     expect(sent(r7)).toEqual(["c0200"]);
+  });
+
+  it("writes the same bytes when large responses go out as parts (shared resource bytes not copied)", async () => {
+    const parts = await startControlPlane({ writePartsFromBytes: 0 });
+    try {
+      const node = { id: "delta-parts" };
+      const responses: string[][] = [];
+      for (const cp of [fixture.cp, parts]) {
+        cp.cache.setSnapshot(node.id, snapshot(400));
+        const s = fixture.track(openDelta(cp.xdsPort));
+        const got: string[] = [];
+        for (const typeUrl of [CLUSTER_TYPE, ENDPOINT_TYPE]) {
+          s.send(deltaRequest({ node, typeUrl, ...(typeUrl === ENDPOINT_TYPE ? { resourceNamesSubscribe: names(400) } : {}) }));
+          const r = await s.next();
+          got.push(Buffer.from(toBinary(DeltaDiscoveryResponseSchema, r)).toString("base64"));
+          s.send(ack(typeUrl, r));
+        }
+        cp.cache.setSnapshot(node.id, snapshot(400, { c0042: 9042 }));
+        got.push(Buffer.from(toBinary(DeltaDiscoveryResponseSchema, await s.next())).toString("base64"));
+        responses.push(got);
+      }
+      expect(responses[1]).toEqual(responses[0]);
+    } finally {
+      await parts.close();
+    }
   });
 
   it("serves two streams of the same node the same changes (the shared snapshot-pair diff)", async () => {

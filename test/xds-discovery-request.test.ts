@@ -3,8 +3,9 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DiscoveryRequestSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { readDiscoveryRequest, resourceNamesKey } from "../control/xds/discovery-request.js";
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { readDeltaDiscoveryRequest, readDiscoveryRequest, resourceNamesKey, subscribeNamesKey } from "../control/xds/discovery-request.js";
+import { internSubscription, internSubscriptionByRawKey } from "../control/xds/sotw.js";
 
 const encode = (init: MessageInitShape<typeof DiscoveryRequestSchema>) => toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init));
 
@@ -52,5 +53,52 @@ describe("readDiscoveryRequest", () => {
   it("rejects truncated input like fromBinary", () => {
     const bytes = encode({ typeUrl: "t", resourceNames: ["abc"], responseNonce: "1" });
     expect(() => readDiscoveryRequest(bytes.subarray(0, bytes.length - 2))).toThrow();
+  });
+});
+
+describe("readDeltaDiscoveryRequest", () => {
+  const encodeDelta = (init: MessageInitShape<typeof DeltaDiscoveryRequestSchema>) => toBinary(DeltaDiscoveryRequestSchema, create(DeltaDiscoveryRequestSchema, init));
+
+  it("decodes what fromBinary decodes, subscribe names included, and marks a list naming *", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string({ unit: "grapheme" }), fc.constant("*")), { maxLength: 20 }),
+        fc.array(fc.string(), { maxLength: 5 }),
+        fc.string(),
+        fc.boolean(),
+        (subscribe, unsubscribe, nonce, withNode) => {
+          const bytes = encodeDelta({
+            typeUrl: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+            resourceNamesSubscribe: subscribe,
+            resourceNamesUnsubscribe: unsubscribe,
+            initialResourceVersions: nonce === "" ? {} : { [nonce]: "v1" },
+            responseNonce: nonce,
+            ...(withNode ? { node: { id: "sidecar~1", cluster: "a.b" } } : {}),
+          });
+          const lazy = readDeltaDiscoveryRequest(bytes);
+          const plain = fromBinary(DeltaDiscoveryRequestSchema, bytes);
+          expect(subscribeNamesKey(lazy)?.wildcard).toBe(subscribe.length === 0 ? undefined : subscribe.includes("*"));
+          expect(lazy.resourceNamesSubscribe).toEqual(plain.resourceNamesSubscribe);
+          expect({ ...lazy, resourceNamesSubscribe: [] }).toEqual({ ...plain, resourceNamesSubscribe: [] });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("interns the subscriptions of equal raw lists as one object, decoding the list once", () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `outbound|9080|v1|svc-${i}.ns.svc.cluster.local`);
+    const read = () => readDeltaDiscoveryRequest(encodeDelta({ typeUrl: "t", resourceNamesSubscribe: names }));
+    let decodes = 0;
+    const intern = () => {
+      const r = read();
+      return internSubscriptionByRawKey(false, subscribeNamesKey(r)!.key, () => (decodes++, r.resourceNamesSubscribe));
+    };
+    const a = intern();
+    const b = intern();
+    expect(a).toBe(b);
+    expect(decodes).toBe(1);
+    expect(a).toBe(internSubscription(false, names)); // the same object as interning the decoded names
+    expect(internSubscriptionByRawKey(true, subscribeNamesKey(read())!.key, () => names)).not.toBe(a);
   });
 });

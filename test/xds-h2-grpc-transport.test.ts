@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** An echo server: every message comes back (alternately as a framed buffer and as a plain one). */
+/** An echo server: every message comes back (in turn as a framed buffer, a plain one, and parts written under one cork). */
 async function echoServer(onCall: (call: ServerCall) => void = () => {}) {
   const server = new H2GrpcServer();
   const calls: ServerCall[] = [];
@@ -31,11 +31,18 @@ async function echoServer(onCall: (call: ServerCall) => void = () => {}) {
   server.handle(ECHO, (call) => {
     calls.push(call);
     call.onMessage = (bytes) => {
-      if (n++ % 2 === 0) {
+      const turn = n++ % 3;
+      if (turn === 0) {
         const out = framedBuffer(bytes.length);
         out.set(bytes);
         call.send(out);
-      } else call.send(Uint8Array.from(bytes));
+      } else if (turn === 1) call.send(Uint8Array.from(bytes));
+      else {
+        // Parts as the xDS server writes shared resource bytes: views of one buffer, an empty one among them.
+        const copy = Buffer.from(bytes);
+        const third = Math.floor(copy.length / 3);
+        call.send([copy.subarray(0, third), copy.subarray(third, third), copy.subarray(third, 2 * third), copy.subarray(2 * third)]);
+      }
     };
     call.onHalfClose = () => call.finish(GrpcStatus.OK);
     onCall(call);

@@ -2,11 +2,10 @@
 // CDS, EDS, SDS: Stream*, Delta*, Fetch*), all answering from one SnapshotCache. How to speak gRPC is
 // h2-grpc-server.ts (node:http2); this file maps its calls to xDS stream sessions.
 import type { DescService } from "@bufbuild/protobuf";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import { ClusterDiscoveryService } from "../../gen/envoy/service/cluster/v3/cds_pb.js";
 import { AggregatedDiscoveryService } from "../../gen/envoy/service/discovery/v3/ads_pb.js";
 import {
-  DeltaDiscoveryRequestSchema,
   DeltaDiscoveryResponseSchema,
   DiscoveryResponseSchema,
   type DeltaDiscoveryRequest,
@@ -20,12 +19,12 @@ import { RouteDiscoveryService } from "../../gen/envoy/service/route/v3/rds_pb.j
 import { SecretDiscoveryService } from "../../gen/envoy/service/secret/v3/sds_pb.js";
 import type { SnapshotCache } from "./cache.js";
 import { DeltaStream } from "./delta.js";
-import { readDiscoveryRequest } from "./discovery-request.js";
-import { attachedEncoding } from "./encoded-response.js";
+import { readDeltaDiscoveryRequest, readDiscoveryRequest } from "./discovery-request.js";
+import { attachedEncoding, attachedParts, concatInto } from "./encoded-response.js";
 import { fetchResources } from "./fetch.js";
 import { framedBuffer, GrpcStatus, H2GrpcServer, type ServerCall } from "./h2-grpc-server.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE } from "./resource-types.js";
-import { SendBudget, type SendBudgetOptions, type SendChannel } from "./send-queue.js";
+import { payloadLength, SendBudget, type EncodedPayload, type SendBudgetOptions, type SendChannel } from "./send-queue.js";
 import { SotwStream } from "./sotw.js";
 import type { StreamSession } from "./stream-session.js";
 import type { SyncStatus } from "./sync-status.js";
@@ -37,6 +36,12 @@ export interface XdsGrpcServerOptions {
   log?: (line: string) => void;
   /** How much response data may be in the middle of being written at once (see send-queue.ts). */
   push?: SendBudgetOptions;
+  /**
+   * Responses of at least this many bytes are written as their parts, the shared resource bytes as they are, instead
+   * of one new buffer per stream. Off by default: at 1 000 services / 2 000 proxies it halves the full sync's CPU but
+   * raised the peak RSS (fewer external-memory-paced major GCs; bench/README.md).
+   */
+  writePartsFromBytes?: number;
 }
 
 export interface BoundAddress {
@@ -55,15 +60,23 @@ const PER_TYPE_SERVICES: [DescService, string][] = [
 type Decode<Req> = (bytes: Buffer) => Req;
 
 const decodeSotw: Decode<DiscoveryRequest> = (bytes) => readDiscoveryRequest(bytes);
-const decodeDelta: Decode<DeltaDiscoveryRequest> = (bytes) => fromBinary(DeltaDiscoveryRequestSchema, bytes);
+const decodeDelta: Decode<DeltaDiscoveryRequest> = (bytes) => readDeltaDiscoveryRequest(bytes);
 
 /**
- * Responses are encoded straight into a buffer with room for the gRPC prefix: no framing copy. The buffers are
- * not pooled on purpose: measured at 1 000 services / 2 000 proxies, reusing them took away the external-memory
- * growth that makes V8 run the major GCs which also keep the JS heap compact, and the peak RSS rose (bench/README.md).
+ * Responses are encoded straight into a buffer with room for the gRPC prefix (no framing copy), or, from
+ * `writePartsFromBytes` on, written as their parts (the shared resource bytes as they are). Per-response buffers
+ * stay the default: measured at 1 000 services / 2 000 proxies, without them external memory no longer paces V8's
+ * major GCs, the JS heap grows between them and the peak RSS rose (bench/README.md).
  */
-const encodeSotw = (r: object) => attachedEncoding(r, framedBuffer) ?? toBinary(DiscoveryResponseSchema, r as DiscoveryResponse);
-const encodeDelta = (r: object) => attachedEncoding(r, framedBuffer) ?? toBinary(DeltaDiscoveryResponseSchema, r as DeltaDiscoveryResponse);
+const sotwEncoder = (partsFrom: number) => (r: object) => attachedPayload(r, partsFrom) ?? toBinary(DiscoveryResponseSchema, r as DiscoveryResponse);
+const deltaEncoder = (partsFrom: number) => (r: object) => attachedPayload(r, partsFrom) ?? toBinary(DeltaDiscoveryResponseSchema, r as DeltaDiscoveryResponse);
+
+/** The response's attached encoding: its parts when it has them and is at least `partsFrom` bytes, else one framed buffer. */
+function attachedPayload(r: object, partsFrom: number): EncodedPayload | undefined {
+  const parts = attachedParts(r);
+  if (!parts) return attachedEncoding(r, framedBuffer);
+  return payloadLength(parts) >= partsFrom ? parts : concatInto(parts, framedBuffer);
+}
 
 export class XdsGrpcServer {
   readonly #server = new H2GrpcServer();
@@ -72,12 +85,17 @@ export class XdsGrpcServer {
   readonly #log: (line: string) => void;
   readonly #calls = new Map<ServerCall, StreamSession<never>>();
   readonly #budget: SendBudget;
+  readonly #encodeSotw: (r: object) => EncodedPayload;
+  readonly #encodeDelta: (r: object) => EncodedPayload;
 
   constructor(options: XdsGrpcServerOptions) {
     this.#cache = options.cache;
     this.#status = options.status;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.#budget = new SendBudget(options.push);
+    const partsFrom = options.writePartsFromBytes ?? Infinity;
+    this.#encodeSotw = sotwEncoder(partsFrom);
+    this.#encodeDelta = deltaEncoder(partsFrom);
     const ads = AggregatedDiscoveryService.typeName;
     this.#server.handle(`/${ads}/StreamAggregatedResources`, this.#sotw(`${ads}/StreamAggregatedResources`));
     this.#server.handle(`/${ads}/DeltaAggregatedResources`, this.#delta(`${ads}/DeltaAggregatedResources`));
@@ -117,7 +135,7 @@ export class XdsGrpcServer {
 
   #sotw(method: string, typeUrl?: string) {
     return (call: ServerCall) => {
-      const channel = this.#channel(call, encodeSotw);
+      const channel = this.#channel(call, this.#encodeSotw);
       // A newer state-of-the-world response of a type replaces an older one still waiting to be written.
       const session = new SotwStream(this.#context(call, method, typeUrl), (r) => channel.send(r, r.typeUrl));
       this.#attach(call, session, channel, decodeSotw);
@@ -126,14 +144,14 @@ export class XdsGrpcServer {
 
   #delta(method: string, typeUrl?: string) {
     return (call: ServerCall) => {
-      const channel = this.#channel(call, encodeDelta);
+      const channel = this.#channel(call, this.#encodeDelta);
       const session = new DeltaStream(this.#context(call, method, typeUrl), (r) => channel.send(r));
       this.#attach(call, session, channel, decodeDelta);
     };
   }
 
   /** The stream's send queue: responses are encoded when the push budget lets them go out, written as they are. */
-  #channel(call: ServerCall, encode: (message: object) => Uint8Array): SendChannel {
+  #channel(call: ServerCall, encode: (message: object) => EncodedPayload): SendChannel {
     return this.#budget.channel(encode, (bytes, done) => call.send(bytes, () => done()));
   }
 

@@ -19,7 +19,7 @@ import {
   type DeltaDiscoveryResponse,
 } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { Watch } from "./cache.js";
-import { attachEncoding, encodeDeltaDiscoveryResponse } from "./encoded-response.js";
+import { attachEncodedParts, deltaDiscoveryResponseParts } from "./encoded-response.js";
 import { resourceType } from "./resource-types.js";
 import {
   changedNames,
@@ -33,7 +33,8 @@ import {
   type Subscription,
   type TypeSnapshot,
 } from "./snapshot.js";
-import { CONTROL_PLANE_ID, internSubscription } from "./sotw.js";
+import { subscribeNamesKey } from "./discovery-request.js";
+import { CONTROL_PLANE_ID, internSubscription, internSubscriptionByRawKey } from "./sotw.js";
 import { StreamSession, type StreamContext } from "./stream-session.js";
 
 /** The client was told this explicitly subscribed resource does not exist. */
@@ -89,10 +90,13 @@ export class DeltaStream extends StreamSession<DeltaDiscoveryRequest> {
   protected onRequest(typeUrl: string, request: DeltaDiscoveryRequest): void {
     let state = this.#types.get(typeUrl);
     if (!state) {
-      const subscribe = request.resourceNamesSubscribe;
-      const wildcard = subscribe.includes("*") || (subscribe.length === 0 && resourceType(typeUrl)?.wildcardByDefault === true);
+      // A raw subscribe list (readDeltaDiscoveryRequest) is decoded only the first time any stream sends it.
+      const raw = subscribeNamesKey(request);
+      const subscribe = () => request.resourceNamesSubscribe;
+      const names = () => [...new Set(subscribe().filter((n) => n !== "*"))];
+      const wildcard = raw ? raw.wildcard : subscribe().includes("*") || (subscribe().length === 0 && resourceType(typeUrl)?.wildcardByDefault === true);
       state = {
-        subscription: internSubscription(wildcard, [...new Set(subscribe.filter((n) => n !== "*"))]),
+        subscription: raw ? internSubscriptionByRawKey(wildcard, raw.key, names) : internSubscription(wildcard, names()),
         base: undefined,
         baseSubscription: undefined,
         extra: new Map(Object.entries(request.initialResourceVersions)),
@@ -269,5 +273,5 @@ function deltaResponse(
     get: () => (messages ??= resources().map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any }))),
     set: (v: DeltaDiscoveryResponse["resources"]) => (messages = v),
   });
-  return attachEncoding(response, (alloc) => encodeDeltaDiscoveryResponse(response, entries(), alloc));
+  return attachEncodedParts(response, () => deltaDiscoveryResponseParts(response, entries()));
 }

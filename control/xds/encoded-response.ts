@@ -9,6 +9,7 @@ import { varintSize, writeVarint } from "./snapshot.js";
 export { deltaResourceEntry } from "./snapshot.js";
 
 const ENCODE = Symbol("halyard.xds.encode");
+const PARTS = Symbol("halyard.xds.parts");
 
 /** Where an encoding is written: a buffer of exactly the size asked for. */
 export type Allocate = (size: number) => Uint8Array;
@@ -17,6 +18,7 @@ const allocUnsafe: Allocate = (size) => Buffer.allocUnsafe(size);
 
 interface WithEncoding {
   [ENCODE]?: (alloc: Allocate) => Uint8Array;
+  [PARTS]?: () => Uint8Array[];
 }
 
 /**
@@ -28,14 +30,29 @@ export function attachEncoding<T extends object>(message: T, encode: (alloc: All
   return message;
 }
 
+/**
+ * Marks `message` as encodable by `parts`: its encoding is those byte ranges one after the other. Most of them are
+ * the shared resources' bytes (the same objects for every stream), so a transport that writes them as they are
+ * sends a multi-megabyte response without copying it per stream.
+ */
+export function attachEncodedParts<T extends object>(message: T, parts: () => Uint8Array[]): T {
+  Object.defineProperty(message, PARTS, { value: parts, enumerable: false });
+  return attachEncoding(message, (alloc) => concatInto(parts(), alloc));
+}
+
 /** The message's pre-computed encoding, if it has one. */
 export function attachedEncoding(message: unknown, alloc: Allocate = allocUnsafe): Uint8Array | undefined {
   const encode = (message as WithEncoding | null)?.[ENCODE];
   return encode ? encode(alloc) : undefined;
 }
 
+/** The message's encoding as parts (see attachEncodedParts), if it was attached that way. Parts must not be written to. */
+export function attachedParts(message: unknown): Uint8Array[] | undefined {
+  return (message as WithEncoding | null)?.[PARTS]?.();
+}
+
 /** The parts one after the other, in one buffer from `alloc`. */
-function concatInto(parts: readonly Uint8Array[], alloc: Allocate): Uint8Array {
+export function concatInto(parts: readonly Uint8Array[], alloc: Allocate): Uint8Array {
   let size = 0;
   for (const p of parts) size += p.length;
   const out = alloc(size);
@@ -69,6 +86,14 @@ export function encodeDiscoveryResponse(
   resources: readonly Uint8Array[],
   alloc: Allocate = allocUnsafe,
 ): Uint8Array {
+  return concatInto(discoveryResponseParts(response, resources), alloc);
+}
+
+/** encodeDiscoveryResponse's bytes as parts: a few per-stream fields around `resources` (not copied). */
+export function discoveryResponseParts(
+  response: Pick<DiscoveryResponse, "versionInfo" | "typeUrl" | "nonce" | "canary" | "controlPlane">,
+  resources: readonly Uint8Array[],
+): Uint8Array[] {
   if (response.canary) throw new Error("encodeDiscoveryResponse: canary responses are not pre-encoded");
   const head = stringField(1, response.versionInfo);
   const identifier = stringField(1, response.controlPlane?.identifier ?? "");
@@ -77,7 +102,7 @@ export function encodeDiscoveryResponse(
     controlPlane[0] = (6 << 3) | 2;
     controlPlane.set(identifier, writeVarint(controlPlane, 1, identifier.length));
   }
-  return concatInto([head, ...resources, stringField(4, response.typeUrl), stringField(5, response.nonce), controlPlane], alloc);
+  return [head, ...resources, stringField(4, response.typeUrl), stringField(5, response.nonce), controlPlane];
 }
 
 /**
@@ -89,6 +114,14 @@ export function encodeDeltaDiscoveryResponse(
   resources: readonly Uint8Array[],
   alloc: Allocate = allocUnsafe,
 ): Uint8Array {
+  return concatInto(deltaDiscoveryResponseParts(response, resources), alloc);
+}
+
+/** encodeDeltaDiscoveryResponse's bytes as parts: a few per-stream fields around `resources` (not copied). */
+export function deltaDiscoveryResponseParts(
+  response: Pick<DeltaDiscoveryResponse, "systemVersionInfo" | "typeUrl" | "nonce" | "removedResources" | "removedResourceNames" | "controlPlane">,
+  resources: readonly Uint8Array[],
+): Uint8Array[] {
   if (response.removedResourceNames.length > 0) throw new Error("encodeDeltaDiscoveryResponse: removed_resource_names are not pre-encoded");
   const identifier = stringField(1, response.controlPlane?.identifier ?? "");
   const controlPlane = response.controlPlane ? new Uint8Array(1 + varintSize(identifier.length) + identifier.length) : new Uint8Array(0);
@@ -96,17 +129,14 @@ export function encodeDeltaDiscoveryResponse(
     controlPlane[0] = (7 << 3) | 2;
     controlPlane.set(identifier, writeVarint(controlPlane, 1, identifier.length));
   }
-  return concatInto(
-    [
-      stringField(1, response.systemVersionInfo),
-      ...resources,
-      stringField(4, response.typeUrl),
-      stringField(5, response.nonce),
-      ...response.removedResources.map((n) => stringFieldAlways(6, n)),
-      controlPlane,
-    ],
-    alloc,
-  );
+  return [
+    stringField(1, response.systemVersionInfo),
+    ...resources,
+    stringField(4, response.typeUrl),
+    stringField(5, response.nonce),
+    ...response.removedResources.map((n) => stringFieldAlways(6, n)),
+    controlPlane,
+  ];
 }
 
 /** A repeated string element: written even when empty. */

@@ -118,23 +118,33 @@ export class ServerCall {
   /**
    * Sends one message; `done(true)` once the socket write that carried it has finished (the peer's flow-control
    * window let it go), `done(false)` if the call went away first. A payload from `framedBuffer` goes as one write;
-   * any other as prefix + payload under cork.
+   * any other (or a list of parts making up one message) as prefix + parts under cork.
    */
-  send(payload: Uint8Array, done: (written: boolean) => void = () => {}): void {
+  send(payload: Uint8Array | readonly Uint8Array[], done: (written: boolean) => void = () => {}): void {
     if (!this.open) return done(false);
     this.#respond();
-    const frame = framedView(payload);
     // An error means the stream went away first; part of the bytes may still be in a socket write then.
     const cb = (error?: Error | null) => done(!error);
-    if (frame) {
-      this.stream.write(frame, cb);
-      return;
+    if (payload instanceof Uint8Array) {
+      const frame = framedView(payload);
+      if (frame) {
+        this.stream.write(frame, cb);
+        return;
+      }
+      payload = [payload];
     }
+    // Parts (e.g. shared resource bytes) go as they are: one writev under cork, nothing copied.
+    let size = 0;
+    for (const p of payload) size += p.byteLength;
     const head = Buffer.allocUnsafe(PREFIX);
-    writePrefix(head, payload.byteLength);
+    writePrefix(head, size);
     this.stream.cork();
     this.stream.write(head);
-    this.stream.write(payload, cb);
+    const last = payload.length - 1;
+    payload.forEach((p, i) => {
+      if (i < last) this.stream.write(p);
+    });
+    this.stream.write(payload[last] ?? Buffer.alloc(0), cb);
     this.stream.uncork();
   }
 

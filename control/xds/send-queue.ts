@@ -20,8 +20,19 @@ export interface SendBudgetOptions {
   maxStalledBytes?: number;
 }
 
+/** An encoded response: one buffer, or byte ranges to be written one after the other (shared, not copied). */
+export type EncodedPayload = Uint8Array | readonly Uint8Array[];
+
+/** Bytes in an encoded response. */
+export function payloadLength(payload: EncodedPayload): number {
+  if (payload instanceof Uint8Array) return payload.length;
+  let n = 0;
+  for (const p of payload) n += p.length;
+  return n;
+}
+
 /** Writes an encoded response to the transport; `done` once it has been handed over (or failed). */
-export type Writer = (encoded: Uint8Array, done: () => void) => void;
+export type Writer = (encoded: EncodedPayload, done: () => void) => void;
 
 export interface SendChannel {
   /**
@@ -78,7 +89,7 @@ export class SendBudget {
   }
 
   /** A stream's queue: `encode` turns a queued response into bytes, `write` hands them to the transport. */
-  channel(encode: (message: object) => Uint8Array, write: Writer): SendChannel {
+  channel(encode: (message: object) => EncodedPayload, write: Writer): SendChannel {
     return new Channel(this, encode, write);
   }
 
@@ -107,6 +118,34 @@ export class SendBudget {
   /** @internal */
   forget(channel: Channel): void {
     this.#waiting.delete(channel);
+    this.#writing.delete(channel);
+  }
+
+  // One timer for every write in progress instead of one per write: a push to 2 000 streams would otherwise
+  // create and clear 2 000 timers. A write counts as stalled between stallMs and 1.25 stallMs after it started.
+  readonly #writing = new Set<Channel>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
+
+  /** @internal A channel started a write. */
+  writing(channel: Channel): void {
+    this.#writing.add(channel);
+    if (this.#sweep) return;
+    this.#sweep = setInterval(() => this.#checkStalls(), Math.max(1, this.#stallMs / 4));
+    this.#sweep.unref?.();
+  }
+
+  /** @internal A channel's write finished (or it closed). */
+  written(channel: Channel): void {
+    this.#writing.delete(channel);
+    if (this.#writing.size === 0 && this.#sweep) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
+  }
+
+  #checkStalls(): void {
+    const now = performance.now();
+    for (const channel of this.#writing) if (now - channel.writeStartedAt >= this.#stallMs) channel.stallCheck(now);
   }
 
   get stallMs(): number {
@@ -121,7 +160,7 @@ class Channel implements SendChannel {
 
   constructor(
     private readonly budget: SendBudget,
-    private readonly encode: (message: object) => Uint8Array,
+    private readonly encode: (message: object) => EncodedPayload,
     private readonly write: Writer,
   ) {}
 
@@ -142,53 +181,54 @@ class Channel implements SendChannel {
     if (!this.budget.tryStart(this)) return;
     const { message } = this.#queue.shift()!;
     const bytes = this.encode(message);
-    let held = bytes.length;
-    let stalled = 0;
-    this.budget.take(held);
+    this.#held = payloadLength(bytes);
+    this.#stalled = 0;
+    this.budget.take(this.#held);
     this.#writing = true;
-    const release = () => {
-      if (stalled > 0) this.budget.unstall(stalled);
-      stalled = 0;
-      if (held === 0) return;
-      const n = held;
-      held = 0;
-      this.budget.give(n);
-    };
-    let stall: ReturnType<typeof setTimeout>;
-    const onStall = () => {
-      if (held === 0) return;
-      if (this.budget.stall(held)) {
-        stalled = held;
-        held = 0;
-      } else {
-        stall = setTimeout(onStall, this.budget.stallMs);
-        stall.unref?.();
-      }
-    };
-    stall = setTimeout(onStall, this.budget.stallMs);
-    stall.unref?.();
-    this.#release = () => {
-      clearTimeout(stall);
-      release();
-    };
-    let finished = false;
+    this.writeStartedAt = performance.now();
+    this.budget.writing(this);
+    const write = ++this.#writes;
     this.write(bytes, () => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(stall);
+      if (write !== this.#writes || !this.#writing) return;
       this.#writing = false;
-      release();
+      this.budget.written(this);
+      this.#release();
       this.pump();
     });
   }
 
-  #release: () => void = () => {};
+  /** Budget bytes held by the write in progress, and bytes of it counted as stalled instead. */
+  #held = 0;
+  #stalled = 0;
+  #writes = 0;
+  /** When the write in progress started (performance.now()). */
+  writeStartedAt = 0;
+
+  /** @internal The write in progress is older than the stall time: stop holding budget if the stalled bound allows. */
+  stallCheck(now: number): void {
+    if (this.#held === 0) return;
+    if (this.budget.stall(this.#held)) {
+      this.#stalled = this.#held;
+      this.#held = 0;
+      this.budget.written(this);
+    } else this.writeStartedAt = now; // try again a stall time later
+  }
+
+  #release(): void {
+    if (this.#stalled > 0) this.budget.unstall(this.#stalled);
+    this.#stalled = 0;
+    if (this.#held === 0) return;
+    const n = this.#held;
+    this.#held = 0;
+    this.budget.give(n);
+  }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
     this.budget.forget(this);
+    this.budget.written(this);
     this.#release();
   }
 }

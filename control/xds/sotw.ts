@@ -18,7 +18,7 @@ import {
 } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { Watch } from "./cache.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, resourceType } from "./resource-types.js";
-import { attachEncoding, encodeDiscoveryResponse } from "./encoded-response.js";
+import { attachEncodedParts, discoveryResponseParts } from "./encoded-response.js";
 import { changedSelection, encodedResources, encodedSelection, selectResources, type Subscription, type TypeSnapshot } from "./snapshot.js";
 import { resourceNamesKey } from "./discovery-request.js";
 import { StreamSession, type StreamContext } from "./stream-session.js";
@@ -130,7 +130,7 @@ export class SotwStream extends StreamSession<DiscoveryRequest> {
       controlPlane: { identifier: CONTROL_PLANE_ID },
     });
     // Encoded when the transport gets to it, mostly from the shared set's bytes (thousands of streams, same resources).
-    this.send(attachEncoding(response, (alloc) => encodeDiscoveryResponse(response, changed ? encodedResources(changed) : encodedSelection(type, subscription), alloc)));
+    this.send(attachEncodedParts(response, () => discoveryResponseParts(response, changed ? encodedResources(changed) : encodedSelection(type, subscription))));
     if (resourceType(type.typeUrl)?.fullState === false) state.sentType = type;
     state.nonce = nonce;
     state.sentVersion = type.version;
@@ -189,6 +189,25 @@ export function internSubscription(wildcard: boolean, names: string[]): Subscrip
     // Frozen: never edited once made, so the cache may remember what it computed for it (snapshot.ts).
     known = Object.freeze({ wildcard, names: new Set(names) });
     internedSubscriptions.set(key, known);
+  }
+  return known;
+}
+
+/** Subscriptions by a digest of the raw name list they were made from (see discovery-request.ts). */
+const subscriptionsByRawKey = new Map<string, Subscription>();
+
+/**
+ * The subscription a raw name list makes, by its digest: `names()` (which decodes the list) runs only the first
+ * time a list is seen, so the thousands of streams that subscribe alike decode it once. Same object as
+ * internSubscription(wildcard, names()) gives.
+ */
+export function internSubscriptionByRawKey(wildcard: boolean, rawKey: string, names: () => string[]): Subscription {
+  const key = `${wildcard ? "*" : ""}\n${rawKey}`;
+  let known = subscriptionsByRawKey.get(key);
+  if (!known) {
+    if (subscriptionsByRawKey.size >= MAX_INTERNED_SUBSCRIPTIONS) subscriptionsByRawKey.clear();
+    known = internSubscription(wildcard, names());
+    subscriptionsByRawKey.set(key, known);
   }
   return known;
 }

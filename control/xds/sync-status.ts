@@ -58,17 +58,27 @@ export class SyncStatus {
     // What each type is subscribed to, listed only when asked: a reference to the stream's names, not a copy per
     // stream (2 000 sidecars × thousands of EDS / RDS names).
     const subscriptions = new Map<string, { names: Iterable<string>; wildcard: boolean }>();
+    // Every push and ACK of every stream lands here: times are kept as numbers, formatted only when read.
+    const times = new Map<string, { sent?: number; acked?: number; nacked?: number }>();
     const typeOf = (typeUrl: string) => {
       let t = state.types.get(typeUrl);
       if (!t) {
         t = { typeUrl } as TypeSync;
-        Object.defineProperty(t, "subscribed", {
-          enumerable: true,
-          get: () => {
-            const sub = subscriptions.get(typeUrl);
-            if (!sub) return [];
-            return sub.wildcard ? ["*", ...[...sub.names].filter((n) => n !== "*")] : [...sub.names].sort();
+        const at = {} as { sent?: number; acked?: number; nacked?: number };
+        times.set(typeUrl, at);
+        const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+        Object.defineProperties(t, {
+          subscribed: {
+            enumerable: true,
+            get: () => {
+              const sub = subscriptions.get(typeUrl);
+              if (!sub) return [];
+              return sub.wildcard ? ["*", ...[...sub.names].filter((n) => n !== "*")] : [...sub.names].sort();
+            },
           },
+          sentAt: { enumerable: true, get: () => iso(at.sent) },
+          ackedAt: { enumerable: true, get: () => iso(at.acked) },
+          nackedAt: { enumerable: true, get: () => iso(at.nacked) },
         });
         state.types.set(typeUrl, t);
       }
@@ -81,13 +91,20 @@ export class SyncStatus {
         subscriptions.set(typeUrl, { names, wildcard });
       },
       sent: (typeUrl, version, nonce) => {
-        Object.assign(typeOf(typeUrl), { sentVersion: version, lastNonce: nonce, sentAt: new Date().toISOString() });
+        const t = typeOf(typeUrl);
+        t.sentVersion = version;
+        t.lastNonce = nonce;
+        times.get(typeUrl)!.sent = Date.now();
       },
       acked: (typeUrl, version) => {
-        Object.assign(typeOf(typeUrl), { ackedVersion: version, ackedAt: new Date().toISOString() });
+        typeOf(typeUrl).ackedVersion = version;
+        times.get(typeUrl)!.acked = Date.now();
       },
       nacked: (typeUrl, version, error) => {
-        Object.assign(typeOf(typeUrl), { nackedVersion: version, nackError: error, nackedAt: new Date().toISOString() });
+        const t = typeOf(typeUrl);
+        t.nackedVersion = version;
+        t.nackError = error;
+        times.get(typeUrl)!.nacked = Date.now();
       },
       close: () => {
         this.#streams.delete(stream);

@@ -18,12 +18,12 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
-export async function startControlPlane(): Promise<TestControlPlane> {
+export async function startControlPlane(options: { writePartsFromBytes?: number } = {}): Promise<TestControlPlane> {
   const logs: string[] = [];
   const log = (line: string) => logs.push(line);
   const cache = new SnapshotCache({ log });
   const status = new SyncStatus();
-  const grpcServer = new XdsGrpcServer({ cache, status, log });
+  const grpcServer = new XdsGrpcServer({ cache, status, log, ...options });
   const { port } = await grpcServer.listen("127.0.0.1", 0);
   let http: RunningHttpServer;
   try {

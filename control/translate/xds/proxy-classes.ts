@@ -12,7 +12,7 @@ import type { ConfigSet } from "../../config/config-set.js";
 import { buildRegistry, type ServiceRegistry } from "../../registry/registry.js";
 import type { SnapshotBuilder } from "../../serve.js";
 import type { XdsNode } from "../../xds/node.js";
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from "../../xds/resource-types.js";
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, resourceType, ROUTE_TYPE } from "../../xds/resource-types.js";
 import {
   buildSnapshot,
   layeredTypeSnapshot,
@@ -303,9 +303,12 @@ export class SharedSnapshotBuilder implements SnapshotBuilder {
   /** `before`'s type with the messages at `changed` replaced, if each keeps its resource name. */
   #replaced(typeUrl: string, before: { messages: readonly Message[]; type: TypeSnapshot }, messages: readonly Message[], changed: readonly number[]): TypeSnapshot | undefined {
     const replacements: CachedResource[] = [];
+    const nameOf = resourceType(typeUrl)!.nameOf;
     for (const i of changed) {
       const r = this.#encoder.encode(typeUrl, messages[i]!, `${typeUrl}[${i}]`);
-      if (before.type.resources.get(r.name)?.message !== before.messages[i]) return undefined;
+      // By name, not by message object: before.type may be another class's set of the same content (types are
+      // interned by version), whose resources hold that class's message objects.
+      if (nameOf(before.messages[i]!) !== r.name || !before.type.resources.has(r.name)) return undefined;
       replacements.push(r);
     }
     return replacedTypeSnapshot(before.type, replacements);
