@@ -2,7 +2,7 @@
 // delivers: data comes out as views of the input (no copy), the trailer section as a header list. Strict as the
 // head parser: CRLF only, hex sizes, extensions skipped, trailer fields checked like header fields. Portable.
 import type { HeaderMap } from "../../wasm/host/index.js";
-import { isFieldValue, isToken } from "./head.js";
+import { isFieldValue, isToken, trimOws } from "./head.js";
 
 const enum State {
   Size,
@@ -134,7 +134,7 @@ function parseTrailers(text: string): HeaderMap {
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     if (!isToken(name)) throw new Error("invalid trailer field");
-    const value = line.slice(colon + 1).trim();
+    const value = trimOws(line, colon + 1, line.length);
     if (!isFieldValue(value)) throw new Error(`invalid value for trailer "${name}"`);
     out.push([name.toLowerCase(), value]);
   }

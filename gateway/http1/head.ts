@@ -131,7 +131,7 @@ function parseFields(text: string, eol: number, limits: HeadLimits): Fields | He
     if (colon < 0 || colon > end) return bad(text.charCodeAt(at) === 32 || text.charCodeAt(at) === 9 ? "obsolete line folding" : "header line without a colon");
     const name = text.slice(at, colon);
     if (!TOKEN.test(name)) return bad(`invalid header name "${printable(name)}"`);
-    const value = text.slice(colon + 1, end).trim();
+    const value = trimOws(text, colon + 1, end);
     if (BAD_VALUE.test(value)) return bad(`invalid value for header "${name}"`);
     if (headers.length === limits.maxHeaders) return { error: "too many headers", status: 431 };
     const k = lower(name);
@@ -147,7 +147,7 @@ function parseFields(text: string, eol: number, limits: HeadLimits): Fields | He
   }
   let chunked = false;
   if (transferEncoding !== undefined) {
-    const codings = transferEncoding.toLowerCase().split(",").map((c) => c.trim()).filter((c) => c !== "");
+    const codings = tokenList(transferEncoding.toLowerCase());
     if (codings.length !== 1 || codings[0] !== "chunked") {
       return codings.length > 0 && codings[codings.length - 1] === "chunked"
         ? { error: `unsupported transfer-encoding "${transferEncoding}"`, status: 501 }
@@ -159,9 +159,23 @@ function parseFields(text: string, eol: number, limits: HeadLimits): Fields | He
   return { headers, length: { contentLength, chunked }, connection };
 }
 
+/** A comma-separated list's elements, without empty ones (RFC 9110 section 5.6.1). */
+function tokenList(s: string): string[] {
+  return s.split(",").map((t) => trimOws(t, 0, t.length)).filter((t) => t !== "");
+}
+
+/** text[from..to] without the optional whitespace around a field value: spaces and tabs only (not String.trim's set). */
+export function trimOws(text: string, from: number, to: number): string {
+  while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
+  return text.slice(from, to);
+}
+
 function keepAlive(minor: 0 | 1, connection: string): boolean {
   if (connection === "") return minor === 1;
-  const tokens = connection.split(",").map((t) => t.trim());
+  if (connection === "keep-alive") return true;
+  if (connection === "close") return false;
+  const tokens = tokenList(connection);
   if (tokens.includes("close")) return false;
   return minor === 1 || tokens.includes("keep-alive");
 }
