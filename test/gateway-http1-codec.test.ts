@@ -359,37 +359,34 @@ describe("the upstream pool", () => {
     pool.destroy();
   });
 
-  it("reads a body delimited by the connection's end and does not reuse that connection", async () => {
-    const raw = createServer((s) => s.once("data", () => s.end("HTTP/1.0 200 OK\r\nx-a: 1\r\n\r\nuntil the end")));
+  /** A one-request upstream that answers `answer` as raw bytes (then ends the connection when `end`). */
+  async function rawExchange(answer: string, end: boolean): Promise<{ pool: Http1Pool; outcome: string | NodeJS.ErrnoException; close(): void }> {
+    const raw = createServer((s) => s.once("data", () => (end ? s.end(answer) : s.write(answer))));
     await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
     const rawPort = (raw.address() as AddressInfo).port;
     const pool = new Http1Pool({ maxConnections: 1 });
-    const reply = await new Promise<string>((resolve, reject) => {
+    const outcome = await new Promise<string | NodeJS.ErrnoException>((resolve) => {
       pool.acquire(() => ({ socket: connect(rawPort, "127.0.0.1"), ready: "connect" }), (e, c) => {
-        if (e) return reject(e);
-        c!.send({ method: "GET", response: async (r) => resolve(Buffer.from(r.body).toString() + (r.more ? await drain(r.more) : "")), failed: reject }, "GET / HTTP/1.1\r\nhost: x\r\n\r\n", new Uint8Array(0));
+        if (e) return resolve(e);
+        const exchange = { method: "GET", response: async (r: UpstreamReply) => resolve(Buffer.from(r.body).toString() + (r.more ? await drain(r.more) : "")), failed: resolve };
+        c!.send(exchange, "GET / HTTP/1.1\r\nhost: x\r\n\r\n", new Uint8Array(0));
       });
     });
-    expect(reply).toBe("until the end");
+    return { pool, outcome, close: () => (pool.destroy(), raw.close()) };
+  }
+
+  it("reads a body delimited by the connection's end and does not reuse that connection", async () => {
+    const { pool, outcome, close } = await rawExchange("HTTP/1.0 200 OK\r\nx-a: 1\r\n\r\nuntil the end", true);
+    expect(outcome).toBe("until the end");
     await new Promise((r) => setTimeout(r, 20));
     expect(pool.connections).toBe(0);
-    pool.destroy();
-    raw.close();
+    close();
   });
 
   it("a malformed response fails the exchange as a protocol error", async () => {
-    const raw = createServer((s) => s.once("data", () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")));
-    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
-    const rawPort = (raw.address() as AddressInfo).port;
-    const pool = new Http1Pool({ maxConnections: 1 });
-    const err = await new Promise<NodeJS.ErrnoException>((resolve) => {
-      pool.acquire(() => ({ socket: connect(rawPort, "127.0.0.1"), ready: "connect" }), (_e, c) => {
-        c!.send({ method: "GET", response: () => resolve(new Error("answered")), failed: (e) => resolve(e) }, "GET / HTTP/1.1\r\nhost: x\r\n\r\n", new Uint8Array(0));
-      });
-    });
-    expect(err.message).toContain("conflicting content-length");
-    pool.destroy();
-    raw.close();
+    const { outcome, close } = await rawExchange("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", false);
+    expect(typeof outcome === "string" ? outcome : outcome.message).toContain("conflicting content-length");
+    close();
   });
 
   it("a request whose response never comes fails when the pool is destroyed; queued ones are told", async () => {

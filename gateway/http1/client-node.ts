@@ -9,6 +9,7 @@ import { joinChunks } from "../chunks-node.js";
 import { UpstreamError } from "../upstream.js";
 import { ChunkedDecoder } from "./chunked.js";
 import { parseResponseHead, type ResponseHead } from "./head.js";
+import { bodyWriter, LAST_CHUNK, writeWhole } from "./write-node.js";
 
 export interface UpstreamReply {
   status: number;
@@ -37,8 +38,6 @@ export interface PoolOptions {
 export type Opener = () => { socket: Duplex; ready: "connect" | "secureConnect" };
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-const CRLF = Buffer.from("\r\n");
-const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
 const MAX_HEAD_BYTES = 60 * 1024;
 
@@ -218,31 +217,12 @@ export class ClientConnection {
     this.requestWritten = false;
     const socket = this.socket;
     if (!streamed) {
-      if (body.length === 0) socket.write(head, "latin1");
-      else if (body.length <= 16 * 1024) {
-        const buf = Buffer.allocUnsafe(head.length + body.length);
-        buf.write(head, 0, "latin1");
-        buf.set(body, head.length);
-        socket.write(buf);
-      } else {
-        socket.cork();
-        socket.write(head, "latin1");
-        socket.write(body);
-        process.nextTick(() => socket.uncork());
-      }
+      writeWhole(socket, head, body);
       this.requestWritten = true;
       return;
     }
     // HTTP/1 carries no request trailers (Envoy's default).
-    const write = (c: Uint8Array): boolean => {
-      if (!chunked) return socket.write(c);
-      socket.cork();
-      socket.write(`${c.length.toString(16)}\r\n`, "latin1");
-      socket.write(c);
-      const ok = socket.write(CRLF);
-      socket.uncork();
-      return ok;
-    };
+    const write = bodyWriter(socket, chunked);
     socket.write(head, "latin1");
     if (body.length > 0) write(body);
     this.requestBody = streamed;

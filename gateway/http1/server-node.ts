@@ -14,6 +14,7 @@ import { WHOLE_REQUEST_BODY_LIMIT } from "../request-body.js";
 import { ChunkedDecoder } from "./chunked.js";
 import { parseRequestHead, type RequestHead } from "./head.js";
 import { responseHead } from "./write.js";
+import { bodyWriter, LAST_CHUNK, writeWhole } from "./write-node.js";
 
 export interface Http1ConnectionOptions {
   scheme: string;
@@ -34,8 +35,6 @@ const BACKLOG_LIMIT = 64 * 1024;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
-const LAST_CHUNK = Buffer.from("0\r\n\r\n");
-const CRLF = Buffer.from("\r\n");
 
 export class Http1Connection {
   private buffered: Buffer = EMPTY;
@@ -203,38 +202,15 @@ export class Http1Connection {
       return this.responded(ex);
     }
     if (!streaming) {
-      this.writeWhole(head, noBody ? EMPTY_BODY : out.body);
+      writeWhole(this.socket, head, noBody ? EMPTY_BODY : out.body);
       return this.responded(ex);
     }
     this.writeStreaming(ex, head, out.body, more!, chunked);
   }
 
-  private writeWhole(head: string, body: Uint8Array): void {
-    if (body.length === 0) this.socket.write(head, "latin1");
-    else if (body.length <= 16 * 1024) {
-      const buf = Buffer.allocUnsafe(head.length + body.length);
-      buf.write(head, 0, "latin1");
-      buf.set(body, head.length);
-      this.socket.write(buf);
-    } else {
-      this.socket.cork();
-      this.socket.write(head, "latin1");
-      this.socket.write(body);
-      process.nextTick(() => this.socket.uncork());
-    }
-  }
-
   private writeStreaming(ex: Exchange, head: string, first: Uint8Array, more: BodyStream, chunked: boolean): void {
     const socket = this.socket;
-    const write = (c: Uint8Array): boolean => {
-      if (!chunked) return socket.write(c);
-      socket.cork();
-      socket.write(`${c.length.toString(16)}\r\n`, "latin1");
-      socket.write(c);
-      const ok = socket.write(CRLF);
-      socket.uncork();
-      return ok;
-    };
+    const write = bodyWriter(socket, chunked);
     socket.write(head, "latin1");
     if (first.length > 0) write(first);
     let done = false;
