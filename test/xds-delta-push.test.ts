@@ -183,12 +183,14 @@ describe("delta ADS pushes", () => {
     expect(sent(r7)).toEqual(["c0200"]);
   });
 
-  it("writes the same bytes when large responses go out as parts (shared resource bytes not copied)", async () => {
+  it("writes the same bytes whether responses go out as one buffer or as parts (shared resource bytes not copied)", async () => {
+    // The default (parts from 64 KiB), every response as parts, every response as one buffer.
     const parts = await startControlPlane({ writePartsFromBytes: 0 });
+    const whole = await startControlPlane({ writePartsFromBytes: Infinity });
     try {
       const node = { id: "delta-parts" };
       const responses: string[][] = [];
-      for (const cp of [fixture.cp, parts]) {
+      for (const cp of [fixture.cp, parts, whole]) {
         cp.cache.setSnapshot(node.id, snapshot(400));
         const s = fixture.track(openDelta(cp.xdsPort));
         const got: string[] = [];
@@ -203,8 +205,10 @@ describe("delta ADS pushes", () => {
         responses.push(got);
       }
       expect(responses[1]).toEqual(responses[0]);
+      expect(responses[2]).toEqual(responses[0]);
     } finally {
       await parts.close();
+      await whole.close();
     }
   });
 

@@ -50,6 +50,20 @@ describe("readDiscoveryRequest", () => {
     expect(r.resourceNames).toEqual(names);
   });
 
+  it("reads names split by other fields (repeated fields merge) as one list, keyed as that list", () => {
+    const split = Buffer.concat([
+      encode({ resourceNames: ["a", "b"] }),
+      encode({ typeUrl: "t" }),
+      encode({ resourceNames: ["c"] }),
+      encode({ responseNonce: "1" }),
+    ]);
+    const lazy = readDiscoveryRequest(split);
+    expect(lazy.resourceNames).toEqual(fromBinary(DiscoveryRequestSchema, split).resourceNames);
+    expect([lazy.typeUrl, lazy.responseNonce]).toEqual(["t", "1"]);
+    const contiguous = readDiscoveryRequest(encode({ typeUrl: "t", resourceNames: ["a", "b", "c"], responseNonce: "1" }));
+    expect(resourceNamesKey(lazy)).toBe(resourceNamesKey(contiguous));
+  });
+
   it("rejects truncated input like fromBinary", () => {
     const bytes = encode({ typeUrl: "t", resourceNames: ["abc"], responseNonce: "1" });
     expect(() => readDiscoveryRequest(bytes.subarray(0, bytes.length - 2))).toThrow();

@@ -37,9 +37,9 @@ export interface XdsGrpcServerOptions {
   /** How much response data may be in the middle of being written at once (see send-queue.ts). */
   push?: SendBudgetOptions;
   /**
-   * Responses of at least this many bytes are written as their parts, the shared resource bytes as they are, instead
-   * of one new buffer per stream. Off by default: at 1 000 services / 2 000 proxies it halves the full sync's CPU but
-   * raised the peak RSS (fewer external-memory-paced major GCs; bench/README.md).
+   * Responses of at least this many bytes (default 64 KiB) are written as their parts, the shared resource bytes as
+   * they are, instead of one new buffer per stream; smaller ones as one buffer. `Infinity`: every response as one
+   * buffer. At 1 000 services / 2 000 proxies parts lower both the full sync's CPU and its peak RSS (bench/README.md).
    */
   writePartsFromBytes?: number;
 }
@@ -62,11 +62,12 @@ type Decode<Req> = (bytes: Buffer) => Req;
 const decodeSotw: Decode<DiscoveryRequest> = (bytes) => readDiscoveryRequest(bytes);
 const decodeDelta: Decode<DeltaDiscoveryRequest> = (bytes) => readDeltaDiscoveryRequest(bytes);
 
+/** Below this size a response is one buffer (one write); from it on, parts (nothing copied per stream). */
+const DEFAULT_WRITE_PARTS_FROM_BYTES = 64 * 1024;
+
 /**
  * Responses are encoded straight into a buffer with room for the gRPC prefix (no framing copy), or, from
- * `writePartsFromBytes` on, written as their parts (the shared resource bytes as they are). Per-response buffers
- * stay the default: measured at 1 000 services / 2 000 proxies, without them external memory no longer paces V8's
- * major GCs, the JS heap grows between them and the peak RSS rose (bench/README.md).
+ * `writePartsFromBytes` on, written as their parts (the shared resource bytes as they are).
  */
 const sotwEncoder = (partsFrom: number) => (r: object) => attachedPayload(r, partsFrom) ?? toBinary(DiscoveryResponseSchema, r as DiscoveryResponse);
 const deltaEncoder = (partsFrom: number) => (r: object) => attachedPayload(r, partsFrom) ?? toBinary(DeltaDiscoveryResponseSchema, r as DeltaDiscoveryResponse);
@@ -93,7 +94,7 @@ export class XdsGrpcServer {
     this.#status = options.status;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.#budget = new SendBudget(options.push);
-    const partsFrom = options.writePartsFromBytes ?? Infinity;
+    const partsFrom = options.writePartsFromBytes ?? DEFAULT_WRITE_PARTS_FROM_BYTES;
     this.#encodeSotw = sotwEncoder(partsFrom);
     this.#encodeDelta = deltaEncoder(partsFrom);
     const ads = AggregatedDiscoveryService.typeName;
