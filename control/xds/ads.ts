@@ -62,8 +62,12 @@ type Decode<Req> = (bytes: Buffer) => Req;
 const decodeSotw: Decode<DiscoveryRequest> = (bytes) => readDiscoveryRequest(bytes);
 const decodeDelta: Decode<DeltaDiscoveryRequest> = (bytes) => readDeltaDiscoveryRequest(bytes);
 
-/** Below this size a response is one buffer (one write); from it on, parts (nothing copied per stream). */
-const DEFAULT_WRITE_PARTS_FROM_BYTES = 64 * 1024;
+/**
+ * Below this size a response is one buffer (one write); from it on, parts (nothing copied per stream). 1 MiB, not
+ * lower: with every response over 64 KiB as parts the heap grew between major GCs enough that a later edit's pushes
+ * ran into them (convergence 1.0-1.3 s against 0.63-0.67 s at 1 MiB; bench/README.md).
+ */
+const DEFAULT_WRITE_PARTS_FROM_BYTES = 1024 * 1024;
 
 /**
  * Responses are encoded straight into a buffer with room for the gRPC prefix (no framing copy), or, from
