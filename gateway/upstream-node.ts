@@ -27,8 +27,9 @@ export class NodeUpstreamTransport implements UpstreamTransport {
   private readonly pools = new Map<string, Http1Pool>();
   /** Pools retired while some of their connections were busy: close() still ends those. */
   private readonly retired = new Set<Http1Pool>();
-  /** endpoint + TLS context -> the pool key in use (the material version changes it). */
+  /** endpoint + TLS context, or a LOGICAL_DNS host -> the pool key in use (new material or a new address changes it). */
   private readonly currentPool = new Map<string, string>();
+  private readonly openers = new WeakMap<UpstreamTarget, { tls: UpstreamTlsConnection | undefined; open: Opener }>();
   private readonly h2 = new Http2UpstreamPool();
   private readonly tls: UpstreamTlsContexts;
   /** Clusters report the endpoints their hosts hold; the pools of one no cluster holds are drained. */
@@ -47,29 +48,29 @@ export class NodeUpstreamTransport implements UpstreamTransport {
     const key = logical ? `${base}>${address}` : base;
     let p = this.pools.get(key);
     if (!p) {
-      if (logical) {
-        const previous = this.currentPool.get(base);
-        this.currentPool.set(base, key);
-        if (previous !== undefined && previous !== key) this.retire(previous);
-      }
+      if (logical) this.supersede(base, key);
       p = new Http1Pool({
         maxConnections: target.pool.maxConnections,
         ...(target.pool.idleTimeoutMs !== undefined ? { idleTimeoutMs: target.pool.idleTimeoutMs } : {}),
       });
       this.pools.set(key, p);
-      if (tls) {
-        const base = `${target.key}|${tls.contextKey}`;
-        const previous = this.currentPool.get(base);
-        this.currentPool.set(base, key);
-        if (previous !== undefined && previous !== key) this.retire(previous);
-      }
+      if (tls) this.supersede(`${target.key}|${tls.contextKey}`, key);
     }
     return p;
   }
 
-  /** A new connection for `target`, counted against its cluster (circuit breakers). */
+  /** `key` is now the pool for `base` (an endpoint's address, or its TLS context): the pool it replaces drains. */
+  private supersede(base: string, key: string): void {
+    const previous = this.currentPool.get(base);
+    this.currentPool.set(base, key);
+    if (previous !== undefined && previous !== key) this.retire(previous);
+  }
+
+  /** Opens a new connection for `target`, counted against its cluster (circuit breakers); one per target and TLS material. */
   private opener(target: UpstreamTarget, tls: UpstreamTlsConnection | undefined): Opener {
-    return () => {
+    const known = this.openers.get(target);
+    if (known && known.tls === tls) return known.open;
+    const open: Opener = () => {
       const { address, port } = target.address;
       let socket: Socket;
       if (tls) {
@@ -82,6 +83,8 @@ export class NodeUpstreamTransport implements UpstreamTransport {
       socket.once("close", () => target.connectionClosed());
       return { socket, ready: tls ? "secureConnect" : "connect" };
     };
+    this.openers.set(target, { tls, open });
+    return open;
   }
 
   private drainEndpoint(endpointKey: string): void {

@@ -9,7 +9,7 @@ import { joinChunks } from "../chunks-node.js";
 import { UpstreamError } from "../upstream.js";
 import { ChunkedDecoder } from "./chunked.js";
 import { parseResponseHead, type ResponseHead } from "./head.js";
-import { bodyWriter, LAST_CHUNK, writeWhole } from "./write-node.js";
+import { writeStreamed, writeWhole } from "./write-node.js";
 
 export interface UpstreamReply {
   status: number;
@@ -222,24 +222,11 @@ export class ClientConnection {
       return;
     }
     // HTTP/1 carries no request trailers (Envoy's default).
-    const write = bodyWriter(socket, chunked);
-    socket.write(head, "latin1");
-    if (body.length > 0) write(body);
     this.requestBody = streamed;
-    streamed.start({
-      data: (c) => {
-        if (!write(c)) {
-          streamed.pause();
-          socket.once("drain", () => streamed.resume());
-        }
-      },
-      end: () => {
-        if (chunked) socket.write(LAST_CHUNK);
-        this.requestWritten = true;
-        this.requestBody = undefined;
-        if (this.complete) this.done();
-      },
-      error: () => socket.destroy(),
+    writeStreamed(socket, head, body, streamed, chunked, () => {
+      this.requestWritten = true;
+      this.requestBody = undefined;
+      if (this.complete) this.done();
     });
   }
 

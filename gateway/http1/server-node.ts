@@ -14,7 +14,7 @@ import { WHOLE_REQUEST_BODY_LIMIT } from "../request-body.js";
 import { ChunkedDecoder } from "./chunked.js";
 import { parseRequestHead, type RequestHead } from "./head.js";
 import { responseHead } from "./write.js";
-import { bodyWriter, LAST_CHUNK, writeWhole } from "./write-node.js";
+import { writeStreamed, writeWhole } from "./write-node.js";
 
 export interface Http1ConnectionOptions {
   scheme: string;
@@ -115,16 +115,16 @@ export class Http1Connection {
       }
       const end = buf.indexOf(CRLFCRLF, this.searchFrom);
       if (end < 0) {
-        if (buf.length > MAX_HEAD_BYTES) this.refuse(431, "request headers too large");
+        if (buf.length > MAX_HEAD_BYTES) this.refuse(431);
         else this.searchFrom = Math.max(0, buf.length - 3);
         return;
       }
-      if (end > MAX_HEAD_BYTES) return this.refuse(431, "request headers too large");
+      if (end > MAX_HEAD_BYTES) return this.refuse(431);
       const head = parseRequestHead(buf.toString("latin1", 0, end));
       const rest = buf.subarray(end + 4);
       this.buffered = EMPTY;
       this.searchFrom = 0;
-      if ("error" in head) return this.refuse(head.status, head.error);
+      if ("error" in head) return this.refuse(head.status);
       this.begin(head, rest);
     }
   }
@@ -163,8 +163,7 @@ export class Http1Connection {
       (e) => {
         // serve() answers its own failures; this is a bug guard, never a hang.
         this.opts.onError(e instanceof Error ? e.message : String(e));
-        this.closeAfterResponse = true;
-        if (!this.closed) this.socket.write(responseHead(500, [], { contentLength: 0, connection: "close" })!, "latin1");
+        this.answerAndClose(500);
         this.responded(ex);
       },
     );
@@ -197,8 +196,7 @@ export class Http1Connection {
     if (head === undefined) {
       this.opts.onError(`response ${out.status} has a header that cannot be sent (invalid name or value): answered 502`);
       more?.abort("invalid response header");
-      this.closeAfterResponse = true;
-      this.socket.write(responseHead(502, [], { contentLength: 0, connection: "close" })!, "latin1");
+      this.answerAndClose(502);
       return this.responded(ex);
     }
     if (!streaming) {
@@ -209,34 +207,10 @@ export class Http1Connection {
   }
 
   private writeStreaming(ex: Exchange, head: string, first: Uint8Array, more: BodyStream, chunked: boolean): void {
-    const socket = this.socket;
-    const write = bodyWriter(socket, chunked);
-    socket.write(head, "latin1");
-    if (first.length > 0) write(first);
-    let done = false;
-    const onClose = () => {
-      if (!done) more.abort("downstream closed");
-    };
-    socket.once("close", onClose);
-    more.start({
-      data: (c) => {
-        if (!write(c)) {
-          more.pause();
-          socket.once("drain", () => more.resume());
-        }
-      },
-      end: () => {
-        done = true;
-        socket.removeListener("close", onClose);
-        if (chunked) socket.write(LAST_CHUNK); // HTTP/1 carries no trailers downstream (Envoy's default)
-        this.responded(ex);
-      },
-      error: () => {
-        // The response cannot end normally: the client sees it cut short.
-        done = true;
-        socket.destroy();
-      },
-    });
+    const onClose = () => more.abort("downstream closed");
+    this.socket.once("close", onClose);
+    more.onFinish(() => this.socket.removeListener("close", onClose));
+    writeStreamed(this.socket, head, first, more, chunked, () => this.responded(ex));
   }
 
   private responded(ex: Exchange): void {
@@ -260,12 +234,19 @@ export class Http1Connection {
     this.parse();
   }
 
-  private refuse(status: number, reason: string): void {
-    const text = STATUS_CODES[status] ?? "Bad Request";
-    this.closeAfterResponse = true;
+  /** A request that cannot be read: answered with its status (the reason phrase as body), then the connection ends. */
+  private refuse(status: number): void {
     this.buffered = EMPTY;
-    this.socket.end(responseHead(status, [["content-type", "text/plain"]], { contentLength: text.length, connection: "close" })! + text, "latin1");
-    void reason;
+    this.answerAndClose(status, STATUS_CODES[status] ?? "Bad Request");
+    this.socket.end();
+  }
+
+  /** A local answer after which the connection ends (written only while the connection is open). */
+  private answerAndClose(status: number, text = ""): void {
+    this.closeAfterResponse = true;
+    if (this.closed) return;
+    const head = responseHead(status, text ? [["content-type", "text/plain"]] : [], { contentLength: text.length, connection: "close" })!;
+    this.socket.write(head + text, "latin1");
   }
 
   private onClose(): void {
