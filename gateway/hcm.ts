@@ -89,6 +89,7 @@ export interface HcmResponse {
 
 type LocalResponseOutcome = Extract<FilterOutcome, { kind: "local_response" }>;
 const NO_TRAILERS: HeaderMap = [];
+const PROTOCOL_ERROR_FLAGS = ["DPE"];
 const EMPTY = new Uint8Array(0);
 
 export class HttpConnectionManager {
@@ -103,6 +104,26 @@ export class HttpConnectionManager {
   /** The portable entry: a web Response. */
   async handle(req: DownstreamRequest, down: DownstreamInfo): Promise<Response> {
     return toWebResponse(await this.serve(req, down));
+  }
+
+  /**
+   * A request the codec refused before it became a stream (malformed, smuggling-shaped, headers too large): logged
+   * as Envoy logs a downstream protocol error, with the DPE flag and no request headers to show.
+   */
+  logProtocolError(status: number, startMs: number, bytesSent: number, protocol = "HTTP/1.1"): void {
+    if (this.accessLogs.length === 0) return;
+    const line = formatDefault({
+      startMs,
+      requestHeaders: NO_TRAILERS,
+      responseHeaders: NO_TRAILERS,
+      protocol,
+      status,
+      flags: PROTOCOL_ERROR_FLAGS,
+      bytesReceived: 0,
+      bytesSent,
+      durationMs: Date.now() - startMs,
+    });
+    for (const l of this.accessLogs) l(line);
   }
 
   async serve(req: DownstreamRequest, down: DownstreamInfo): Promise<HcmResponse> {

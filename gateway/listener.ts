@@ -41,7 +41,7 @@ const TLS_HANDSHAKE = 0x16;
 const FIRST_BYTES_TIMEOUT_MS = 15_000;
 let nextConnectionId = 1;
 
-export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManager, "serve">): Promise<RunningListener> {
+export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManager, "serve" | "logProtocolError">): Promise<RunningListener> {
   const http1Only = cfg.hcm.http1Only === true;
   let tls: TlsTerminator | undefined;
   try {
@@ -80,7 +80,12 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
   });
 
   const toHttp1 = (s: Socket | TLSSocket | Duplex, conn: Connection, head?: Buffer) => {
-    const c = new Http1Connection(s, (req) => hcm.serve(req, conn.down), { scheme: conn.scheme, draining: () => draining, onError: fail });
+    const c = new Http1Connection(s, (req) => hcm.serve(req, conn.down), {
+      scheme: conn.scheme,
+      draining: () => draining,
+      onError: fail,
+      onRefused: (r) => hcm.logProtocolError(r.status, r.startMs, r.bytesSent),
+    });
     h1.add(c);
     s.once("close", () => h1.delete(c));
     if (draining) c.closeWhenIdle();

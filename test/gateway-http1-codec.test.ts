@@ -10,7 +10,7 @@ import type { HeaderMap } from "../wasm/host/index.js";
 import { ChunkedDecoder } from "../gateway/http1/chunked.js";
 import { Http1Pool, type UpstreamReply } from "../gateway/http1/client-node.js";
 import { parseRequestHead, parseResponseHead } from "../gateway/http1/head.js";
-import { Http1Connection, type Http1Handler } from "../gateway/http1/server-node.js";
+import { Http1Connection, type Http1Handler, type RefusedRequest } from "../gateway/http1/server-node.js";
 import { requestHead, responseHead } from "../gateway/http1/write.js";
 import type { BodyStream } from "../gateway/body-stream.js";
 
@@ -156,6 +156,7 @@ describe("the downstream connection", () => {
   let port: number;
   let draining = false;
   const errors: string[] = [];
+  const refused: RefusedRequest[] = [];
   const conns = new Set<Http1Connection>();
   // Echoes method, path, authority and body (whole or streamed: the first part and the rest), with a chosen status.
   const handler: Http1Handler = async (req) => {
@@ -175,7 +176,7 @@ describe("the downstream connection", () => {
 
   beforeAll(async () => {
     server = createServer((s) => {
-      const c = new Http1Connection(s, handler, { scheme: "http", draining: () => draining, onError: (m) => errors.push(m) });
+      const c = new Http1Connection(s, handler, { scheme: "http", draining: () => draining, onError: (m) => errors.push(m), onRefused: (r) => refused.push(r) });
       conns.add(c);
       s.once("close", () => conns.delete(c));
       c.start(undefined);
@@ -229,11 +230,13 @@ describe("the downstream connection", () => {
     expect(out).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(out).toMatch(/connection: close/);
     expect(out).not.toContain("/admin");
+    expect(refused.at(-1)).toMatchObject({ status: 400, bytesSent: "Bad Request".length });
   });
 
   it("answers 431 to a head over 60 KiB and 502 to a response header that would split the message", async () => {
     const big = await exchange(port, `GET / HTTP/1.1\r\nHost: h\r\nx-big: ${"a".repeat(70 * 1024)}\r\n\r\n`);
     expect(big).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(refused.at(-1)).toMatchObject({ status: 431, bytesSent: "Request Header Fields Too Large".length });
     const evil = await exchange(port, "GET /evil HTTP/1.1\r\nHost: h\r\n\r\n");
     expect(evil).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
     expect(evil).not.toContain("x-b: 2");

@@ -4,6 +4,7 @@
 // in Envoy's default format, --access-log off, or a file.
 import { readFileSync } from "node:fs";
 import { Agent, get as httpGet } from "node:http";
+import { connect as tcpConnect } from "node:net";
 import { connect as http2Connect } from "node:http2";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -191,6 +192,22 @@ describe("access log", () => {
     expect(toFile.gw.output()).not.toMatch(/"GET \/logged/);
   });
 
+  it("a request the codec refuses is logged as Envoy logs a downstream protocol error (DPE, no request headers)", async () => {
+    const logFile = join(dir, "refused.log");
+    const { gw, url } = await start(["--access-log", logFile]);
+    let answer: string;
+    try {
+      const { port } = new URL(url);
+      answer = await rawExchange(Number(port), "POST / HTTP/1.1\r\nHost: ops.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    } finally {
+      await gw.stop();
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const lines = readFileSync(logFile, "utf8").split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] "- - HTTP\/1\.1" 400 DPE 0 11 \d+ - "-" "-" "-" "-" "-"$/);
+  });
+
   it("a bad --access-log or --drain-time is one line, exit 1", async () => {
     for (const [args, want] of [
       [["--access-log", join(dir, "no/such/dir/a.log")], /^halyard gateway: --access-log: access log file \S+a\.log: cannot open for writing \(ENOENT\)$/],
@@ -203,3 +220,19 @@ describe("access log", () => {
     }
   });
 });
+
+/** Writes `input` on a new connection to 127.0.0.1:port and resolves with everything read until the server closes. */
+function rawExchange(port: number, input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect(port, "127.0.0.1");
+    let out = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no close within 5 s; got ${JSON.stringify(out)}`));
+    }, 5000);
+    s.on("data", (c) => (out += c.toString("latin1")));
+    s.on("error", (e) => (clearTimeout(timer), reject(e)));
+    s.on("close", () => (clearTimeout(timer), resolve(out)));
+    s.write(input);
+  });
+}

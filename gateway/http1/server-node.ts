@@ -22,6 +22,16 @@ export interface Http1ConnectionOptions {
   draining(): boolean;
   /** A bug guard's message (serve() failing instead of answering). */
   onError(message: string): void;
+  /** A request refused by the codec before it reached the handler (for the access log: Envoy's DPE). */
+  onRefused?(refused: RefusedRequest): void;
+}
+
+/** A request the codec answered itself because it could not be read: Envoy's downstream protocol error. */
+export interface RefusedRequest {
+  status: number;
+  startMs: number;
+  /** The local reply's body bytes. */
+  bytesSent: number;
 }
 
 export type Http1Handler = (req: DownstreamRequest) => Promise<HcmResponse>;
@@ -236,9 +246,12 @@ export class Http1Connection {
 
   /** A request that cannot be read: answered with its status (the reason phrase as body), then the connection ends. */
   private refuse(status: number): void {
+    const startMs = Date.now();
     this.buffered = EMPTY;
-    this.answerAndClose(status, STATUS_CODES[status] ?? "Bad Request");
+    const text = STATUS_CODES[status] ?? "Bad Request";
+    this.answerAndClose(status, text);
     this.socket.end();
+    this.opts.onRefused?.({ status, startMs, bytesSent: text.length });
   }
 
   /** A local answer after which the connection ends (written only while the connection is open). */

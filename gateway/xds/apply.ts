@@ -126,7 +126,8 @@ export class DynamicGateway {
         // Same address, other TLS (a PeerAuthentication mode change): the old socket stops accepting first; its
         // connections finish on the old terms.
         if (rebind) void existing.running?.drain(this.opts.drainMs ?? 5000);
-        slot.running = await bindRetrying(() => startListener({ ...l, address }, { serve: (req, down) => this.serve(slot, req, down) }), rebind);
+        const entry = { serve: (req: DownstreamRequest, down: DownstreamInfo) => this.serve(slot, req, down), logProtocolError: (...a: Parameters<HttpConnectionManager["logProtocolError"]>) => slot.hcm.logProtocolError(...a) };
+        slot.running = await bindRetrying(() => startListener({ ...l, address }, entry), rebind);
         this.opts.onListener?.({ kind: "added", name: l.name, address: slot.running.address, scheme: slot.running.scheme ?? "http", ...(mapping ? { mapping } : {}) });
       }
     } catch (e) {
