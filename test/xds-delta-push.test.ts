@@ -97,8 +97,9 @@ describe("delta ADS pushes", () => {
       expect(current.every((r) => chained.resources.get(r.name) === r && chained.resources.has(r.name))).toBe(true);
       expect(chained.resources.size).toBe(300);
     }
-    // A name the set lacks, or a layered set: no patch.
+    // A name the set lacks, a name replaced twice, or a layered set: no patch.
     expect(replacedTypeSnapshot(base, [eds(301)[300]!])).toBeUndefined();
+    expect(replacedTypeSnapshot(base, [before[5]!, { ...before[5]!, version: "other" }])).toBeUndefined();
     expect(replacedTypeSnapshot(layeredTypeSnapshot(base, [{ ...before[0]!, name: "own" }]), [before[1]!])).toBeUndefined();
   });
 

@@ -438,10 +438,12 @@ export function layeredTypeSnapshot(base: TypeSnapshot, overlay: readonly Cached
 /**
  * `base` with some of its resources replaced by new ones of the same names: the same set, order and version as
  * typeSnapshot() over the base's resources with those replaced, in the size of the replacement (one edited
- * resource among thousands). Undefined when `base` is not a plain set or a replacement names no resource of it.
+ * resource among thousands). Undefined when `base` is not a plain set, a replacement names no resource of it, or two
+ * replacements name the same one.
  */
 export function replacedTypeSnapshot(base: TypeSnapshot, replacements: readonly CachedResource[]): TypeSnapshot | undefined {
   if (!(base instanceof ResourceSet)) return undefined;
+  if (replacements.length > 1 && new Set(replacements.map((r) => r.name)).size !== replacements.length) return undefined;
   let digest = base.digest;
   for (const r of replacements) {
     const old = base.resources.get(r.name);
