@@ -5,12 +5,14 @@ import { BootstrapError } from "./bootstrap/errors.js";
 import { loadBootstrapFile } from "./bootstrap/load.js";
 import { GatewayStartError, startGateway } from "./gateway.js";
 import { DEFAULT_OPS, OPS_USAGE, parseOpsFlag, waitForSignal, type OpsFlags } from "./ops-flags.js";
+import { tuneV8ForRequestTraffic } from "./v8-tuning-node.js";
 
 const USAGE = `usage: halyard gateway -c <bootstrap.yaml|json> [--log-level trace|debug|info|warn|error|critical] ${OPS_USAGE}\n       halyard gateway --xds <host:port> --node <id> [--labels k=v,...] ${OPS_USAGE}`;
 const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical"];
 const XDS_FLAGS = ["--xds", "--xds-rest", "--node", "--labels", "--wasm", "--delta"];
 
 export async function run(argv: string[]): Promise<number> {
+  tuneV8ForRequestTraffic();
   if (argv.some((a) => XDS_FLAGS.includes(a))) return (await import("./xds/cli.js")).run(argv);
   let file: string | undefined;
   let logLevel: LogLevel | undefined;
