@@ -16,7 +16,9 @@
 //     [--rate 1000] [--rate-duration 5] [--skip-nginx] [--only nodeproxy,halyard,halyard_payments] [--cpu-prof DIR]
 //     [--access-log] (gateways log every request to a file, as in production) [--skip-wrk] (fixed-rate phase only)
 //     [--gateway-output DIR] (each child's output after startup, e.g. --trace-deopt, to DIR/out-<pid>.log)
-// Extra target (f), the CPU floor: bench/gateway/raw-forwarder.mjs, an HTTP/1.1 forwarder on raw net.Socket.
+// Extra targets, the CPU floors: (f) bench/gateway/raw-forwarder.mjs, an HTTP/1.1 forwarder on raw net.Socket;
+// (g) bench/gateway/codec-forwarder.mjs, the gateway's own HTTP/1.1 codec forwarding with nothing in between.
+// nginx's CPU is its worker's (the master only waits).
 //
 // Needs wrk (apt-get install wrk) and nginx (apt-get install nginx) unless --skip-nginx; the script writes its own
 // nginx.conf in a temp dir and starts/stops nginx itself.
@@ -199,6 +201,7 @@ http {
   nginx.on("exit", (code) => code && fail(`nginx exited ${code}: ${nginxOut}`));
   await waitFor(`http://127.0.0.1:${port}/`, () => `nginx did not start: ${nginxOut}`);
   targets.nginx = `http://127.0.0.1:${port}`;
+  pids.nginx = nginxWorker(nginx.pid);
 }
 
 const [[, proxyPort]] = await start(process.execPath, ["-e", NODE_PROXY, upstreamPort], /proxy (\d+)/g);
@@ -209,6 +212,11 @@ pids.nodeproxy = children.at(-1).pid;
 const [[, rawPort]] = await start(process.execPath, [join(root, "bench/gateway/raw-forwarder.mjs"), upstreamPort], /raw (\d+)/g);
 targets.rawfloor = `http://127.0.0.1:${rawPort}`;
 pids.rawfloor = children.at(-1).pid;
+
+// (g): the gateway's HTTP/1.1 codec alone (codec-forwarder.mjs).
+const [[, codecPort]] = await start(process.execPath, [join(root, "bench/gateway/codec-forwarder.mjs"), upstreamPort], /codec (\d+)/g);
+targets.codecfloor = `http://127.0.0.1:${codecPort}`;
+pids.codecfloor = children.at(-1).pid;
 
 const listener = (name, filters) => ({
   name,
@@ -271,6 +279,16 @@ await start(
 targets.halyard_payments = `http://127.0.0.1:${ingressPort}`;
 pids.halyard_payments = children.at(-1).pid;
 await waitFor(targets.halyard_payments, () => "the payments ingress does not answer 200 for Host payments.example.com");
+
+// The one worker of an nginx started with worker_processes 1: the master's only child.
+function nginxWorker(masterPid) {
+  try {
+    const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    return children.length === 1 ? Number(children[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 // CPU time (user + system) a process has used, in µs: with wrk, upstream and proxy sharing a few cores, CPU per
 // request is the steadier figure of a proxy's cost.
@@ -348,6 +366,7 @@ const LABELS = {
   halyard_payments: "(e) halyard ingress, payments config (fault + route)",
   halyard_echo: "(e') halyard gateway, one halyard.echo filter",
   rawfloor: "(f) raw net.Socket forwarder (floor)",
+  codecfloor: "(g) the gateway's HTTP/1.1 codec alone, forwarding",
 };
 const names = Object.keys(LABELS).filter((n) => targets[n] && (!only || only.includes(n)));
 const median = (xs) => {
