@@ -11,6 +11,7 @@ import { ChunkedDecoder } from "../gateway/http1/chunked.js";
 import { Http1Pool, type UpstreamReply } from "../gateway/http1/client-node.js";
 import { parseRequestHead, parseResponseHead } from "../gateway/http1/head.js";
 import { Http1Connection, type Http1Handler, type RefusedRequest } from "../gateway/http1/server-node.js";
+import { exchange } from "./helpers/raw-exchange.js";
 import { requestHead, responseHead } from "../gateway/http1/write.js";
 import type { BodyStream } from "../gateway/body-stream.js";
 
@@ -117,39 +118,6 @@ describe("the chunked coding", () => {
   });
 });
 
-/** Raw bytes in, everything the server writes back until it closes (or `untilBytes` arrived). */
-function exchange(port: number, input: string | Buffer[], untilBytes?: RegExp, gapMs = 0): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, "127.0.0.1");
-    let out = "";
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`no close within 5 s; got ${JSON.stringify(out)}`));
-    }, 5000);
-    s.on("data", (c) => {
-      out += c.toString("latin1");
-      if (untilBytes?.test(out)) {
-        clearTimeout(timer);
-        s.destroy();
-        resolve(out);
-      }
-    });
-    s.on("close", () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    s.on("error", reject);
-    s.on("connect", async () => {
-      if (typeof input === "string") s.write(input, "latin1");
-      else {
-        for (const part of input) {
-          s.write(part);
-          if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
-        }
-      }
-    });
-  });
-}
 
 describe("the downstream connection", () => {
   let server: Server;

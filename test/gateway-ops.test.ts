@@ -4,7 +4,6 @@
 // in Envoy's default format, --access-log off, or a file.
 import { readFileSync } from "node:fs";
 import { Agent, get as httpGet } from "node:http";
-import { connect as tcpConnect } from "node:net";
 import { connect as http2Connect } from "node:http2";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import { serve } from "../control/serve.js";
 import { bootstrap, listener, socketAddress, staticCluster } from "./helpers/envoy-bootstrap.js";
 import { freePort, httpRequest, requireBuiltCli, startUpstream, tempDir, writeYaml, type Upstream } from "./helpers/gateway-process.js";
 import { httpResources, spawnGateway, type GatewayChild } from "./helpers/gateway-xds.js";
+import { exchange } from "./helpers/raw-exchange.js";
 import { waitFor } from "./helpers/xds-server.js";
 
 let upstream: Upstream;
@@ -198,7 +198,7 @@ describe("access log", () => {
     let answer: string;
     try {
       const { port } = new URL(url);
-      answer = await rawExchange(Number(port), "POST / HTTP/1.1\r\nHost: ops.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+      answer = await exchange(Number(port), "POST / HTTP/1.1\r\nHost: ops.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     } finally {
       await gw.stop();
     }
@@ -221,18 +221,3 @@ describe("access log", () => {
   });
 });
 
-/** Writes `input` on a new connection to 127.0.0.1:port and resolves with everything read until the server closes. */
-function rawExchange(port: number, input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tcpConnect(port, "127.0.0.1");
-    let out = "";
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`no close within 5 s; got ${JSON.stringify(out)}`));
-    }, 5000);
-    s.on("data", (c) => (out += c.toString("latin1")));
-    s.on("error", (e) => (clearTimeout(timer), reject(e)));
-    s.on("close", () => (clearTimeout(timer), resolve(out)));
-    s.write(input);
-  });
-}
