@@ -379,7 +379,10 @@ describe("halyard.jwt: verified-token cache", () => {
     await plugin.close();
   });
 
-  it("a hit costs much less than a signature check (ES256, medians)", async () => {
+  // The counters prove a hit skips the check; the timing shows it is cheap. A hit still pays the filter's fixed cost
+  // per request (~0.05-0.09 ms here), so the margin is 2x, not the 4-6x a quiet machine shows: CI runs this beside
+  // other suites on two cores.
+  it("a hit costs well under half a signature check (ES256, medians)", async () => {
     const { plugin } = await load({ providers: [provider()] });
     const time = async (headers: HeaderMap) => {
       const t0 = performance.now();
@@ -389,15 +392,15 @@ describe("halyard.jwt: verified-token cache", () => {
       return t;
     };
     const misses: number[] = [], hits: number[] = [];
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 15; i++) {
       const token = await mint({ alg: "ES256", claims: { n: i } });
       const headers = () => request("/", [["authorization", `Bearer ${token}`]]);
       misses.push(await time(headers()));
       hits.push(await time(headers()));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    expect(median(hits)).toBeLessThan(median(misses) / 4);
-    expect(counter(plugin, "jwt_authn.jwt_cache_hit")).toBe(9);
+    expect(median(hits)).toBeLessThan(median(misses) / 2);
+    expect(counter(plugin, "jwt_authn.jwt_cache_hit")).toBe(15);
     await plugin.close();
   });
 
