@@ -87,6 +87,14 @@ export interface HcmResponse {
   method: string;
 }
 
+/** A request the HTTP/1 codec answered itself because it could not be read: Envoy's downstream protocol error. */
+export interface ProtocolError {
+  status: number;
+  startMs: number;
+  /** The local reply's body bytes. */
+  bytesSent: number;
+}
+
 type LocalResponseOutcome = Extract<FilterOutcome, { kind: "local_response" }>;
 const NO_TRAILERS: HeaderMap = [];
 const PROTOCOL_ERROR_FLAGS = ["DPE"];
@@ -110,13 +118,13 @@ export class HttpConnectionManager {
    * A request the codec refused before it became a stream (malformed, smuggling-shaped, headers too large): logged
    * as Envoy logs a downstream protocol error, with the DPE flag and no request headers to show.
    */
-  logProtocolError(status: number, startMs: number, bytesSent: number, protocol = "HTTP/1.1"): void {
+  logProtocolError({ status, startMs, bytesSent }: ProtocolError): void {
     if (this.accessLogs.length === 0) return;
     const line = formatDefault({
       startMs,
       requestHeaders: NO_TRAILERS,
       responseHeaders: NO_TRAILERS,
-      protocol,
+      protocol: "HTTP/1.1",
       status,
       flags: PROTOCOL_ERROR_FLAGS,
       bytesReceived: 0,

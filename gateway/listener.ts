@@ -84,7 +84,7 @@ export function startListener(cfg: ListenerConfig, hcm: Pick<HttpConnectionManag
       scheme: conn.scheme,
       draining: () => draining,
       onError: fail,
-      onRefused: (r) => hcm.logProtocolError(r.status, r.startMs, r.bytesSent),
+      onRefused: (r) => hcm.logProtocolError(r),
     });
     h1.add(c);
     s.once("close", () => h1.delete(c));

@@ -5,7 +5,7 @@
 // flips them between tenured and not. A tenured per-request object dies young but sits in the old generation until
 // the next full GC, and keeps alive every young object it points to (the request's head, headers, strings): at
 // 1 000 req/s each scavenge copied ~600 KB of such dead objects and paused 2-3 ms, against ~0 KB and 0.5-1 ms
-// without pretenuring (bench/README.md, "Scavenges"). Per-request objects in a proxy die young: pretenuring is off.
+// without pretenuring (bench/README.md, "Floors, and scavenges without allocation-site pretenuring"). Per-request objects in a proxy die young: pretenuring is off.
 import { setFlagsFromString } from "node:v8";
 
 export function tuneV8ForRequestTraffic(): void {

@@ -10,7 +10,8 @@ import type { HeaderMap } from "../wasm/host/index.js";
 import { ChunkedDecoder } from "../gateway/http1/chunked.js";
 import { Http1Pool, type UpstreamReply } from "../gateway/http1/client-node.js";
 import { parseRequestHead, parseResponseHead } from "../gateway/http1/head.js";
-import { Http1Connection, type Http1Handler, type RefusedRequest } from "../gateway/http1/server-node.js";
+import type { ProtocolError } from "../gateway/hcm.js";
+import { Http1Connection, type Http1Handler } from "../gateway/http1/server-node.js";
 import { exchange } from "./helpers/raw-exchange.js";
 import { requestHead, responseHead } from "../gateway/http1/write.js";
 import type { BodyStream } from "../gateway/body-stream.js";
@@ -124,7 +125,7 @@ describe("the downstream connection", () => {
   let port: number;
   let draining = false;
   const errors: string[] = [];
-  const refused: RefusedRequest[] = [];
+  const refused: ProtocolError[] = [];
   const conns = new Set<Http1Connection>();
   // Echoes method, path, authority and body (whole or streamed: the first part and the rest), with a chosen status.
   const handler: Http1Handler = async (req) => {

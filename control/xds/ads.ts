@@ -37,7 +37,7 @@ export interface XdsGrpcServerOptions {
   /** How much response data may be in the middle of being written at once (see send-queue.ts). */
   push?: SendBudgetOptions;
   /**
-   * Responses of at least this many bytes (default 64 KiB) are written as their parts, the shared resource bytes as
+   * Responses of at least this many bytes (default 1 MiB) are written as their parts, the shared resource bytes as
    * they are, instead of one new buffer per stream; smaller ones as one buffer. `Infinity`: every response as one
    * buffer. At 1 000 services / 2 000 proxies parts lower both the full sync's CPU and its peak RSS (bench/README.md).
    */

@@ -9,7 +9,7 @@ import type { HeaderMap } from "../../wasm/host/index.js";
 import { splitAbsoluteForm } from "../absolute-form.js";
 import { BodyStream } from "../body-stream.js";
 import { EMPTY_BODY, joinChunks } from "../chunks-node.js";
-import { responseHasNoBody, type DownstreamRequest, type HcmResponse, type StreamedBody } from "../hcm.js";
+import { responseHasNoBody, type DownstreamRequest, type HcmResponse, type ProtocolError, type StreamedBody } from "../hcm.js";
 import { WHOLE_REQUEST_BODY_LIMIT } from "../request-body.js";
 import { ChunkedDecoder } from "./chunked.js";
 import { parseRequestHead, type RequestHead } from "./head.js";
@@ -23,15 +23,7 @@ export interface Http1ConnectionOptions {
   /** A bug guard's message (serve() failing instead of answering). */
   onError(message: string): void;
   /** A request refused by the codec before it reached the handler (for the access log: Envoy's DPE). */
-  onRefused?(refused: RefusedRequest): void;
-}
-
-/** A request the codec answered itself because it could not be read: Envoy's downstream protocol error. */
-export interface RefusedRequest {
-  status: number;
-  startMs: number;
-  /** The local reply's body bytes. */
-  bytesSent: number;
+  onRefused?(refused: ProtocolError): void;
 }
 
 export type Http1Handler = (req: DownstreamRequest) => Promise<HcmResponse>;

@@ -9,7 +9,7 @@ import type { AccessLogConfig, GatewayConfig, ListenerConfig, SocketAddr } from 
 import { Cluster } from "../clusters.js";
 import { nodeDnsResolvers } from "../dns-node.js";
 import { Generations, type Generation } from "../generations.js";
-import type { DownstreamInfo, DownstreamRequest, HcmResponse, HttpConnectionManager } from "../hcm.js";
+import type { DownstreamInfo, DownstreamRequest, HcmResponse, HttpConnectionManager, ProtocolError } from "../hcm.js";
 import { startListener, type RunningListener } from "../listener.js";
 import { NodeUpstreamTransport } from "../upstream-node.js";
 import { WasmCode } from "../wasm-code-node.js";
@@ -126,7 +126,7 @@ export class DynamicGateway {
         // Same address, other TLS (a PeerAuthentication mode change): the old socket stops accepting first; its
         // connections finish on the old terms.
         if (rebind) void existing.running?.drain(this.opts.drainMs ?? 5000);
-        const entry = { serve: (req: DownstreamRequest, down: DownstreamInfo) => this.serve(slot, req, down), logProtocolError: (...a: Parameters<HttpConnectionManager["logProtocolError"]>) => slot.hcm.logProtocolError(...a) };
+        const entry = { serve: (req: DownstreamRequest, down: DownstreamInfo) => this.serve(slot, req, down), logProtocolError: (e: ProtocolError) => slot.hcm.logProtocolError(e) };
         slot.running = await bindRetrying(() => startListener({ ...l, address }, entry), rebind);
         this.opts.onListener?.({ kind: "added", name: l.name, address: slot.running.address, scheme: slot.running.scheme ?? "http", ...(mapping ? { mapping } : {}) });
       }
